@@ -1,0 +1,1 @@
+"""People and organisations: users, memberships and roles, sessions and tokens, guardians."""

@@ -1,0 +1,268 @@
+"""Registration, email verification, sign-in (token and web session), sign-out, reset."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from pydantic import Field, ValidationError
+
+from camtel.accounts import service
+from camtel.accounts.tokens import close_all_sessions, close_session, open_session
+from camtel.api.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    CallerDep,
+    Db,
+    Svc,
+    client_address,
+)
+from camtel.api.schemas import Strict
+from camtel.errors import Invalid, RateLimited
+from camtel.services import Services
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class Registration(Strict):
+    email: str = Field(max_length=254, description="Email address; a link is mailed to it.")
+    phone: str = Field(max_length=32, description="Phone number in international form (E.164).")
+    password: str = Field(max_length=1024, description="At least 8 characters, not a common one.")
+    display_name: str = Field("", max_length=120)
+    date_of_birth: date | None = Field(None, description="Under 18 needs a guardian.")
+    organization_name: str = Field("", max_length=120)
+
+
+class Credentials(Strict):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+    otp: str | None = Field(None, max_length=10, description="TOTP code, when enabled.")
+
+
+class TokenOut(Strict):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int
+
+
+class ResetRequest(Strict):
+    email: str = Field(max_length=254)
+
+
+class ResetConfirm(Strict):
+    token: str = Field(max_length=128)
+    password: str = Field(max_length=1024)
+
+
+class VerifyIn(Strict):
+    token: str = Field(max_length=128)
+
+
+def _account_key(email: str) -> str:
+    # Keyed by a hash: the limiter's memory never holds a readable address.
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def _limit(services: Services, request: Request, email: str | None = None) -> None:
+    wait = services.limiters.per_address.hit(client_address(request))
+    if wait is None and email is not None:
+        wait = services.limiters.per_account.hit(_account_key(email))
+    if wait is not None:
+        raise RateLimited(wait)
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an account (email + phone + password)",
+)
+async def register(
+    body: Registration, request: Request, db: Db, services: Svc, background: BackgroundTasks
+) -> dict[str, Any]:
+    _limit(services, request)
+    settings, now = services.settings, services.clock()
+    user = await service.create_account(
+        db,
+        email=body.email,
+        phone=body.phone,
+        password=body.password,
+        display_name=body.display_name,
+        date_of_birth=body.date_of_birth,
+        organization_name=body.organization_name,
+        min_length=settings.password_min_length,
+        now=now,
+    )
+    await service.send_verification(
+        db,
+        services.mailer,
+        user=user,
+        base_url=settings.base_url,
+        ttl=timedelta(hours=settings.email_token_ttl_hours),
+        now=now,
+    )
+    await db.commit()  # the mail is sent after the response; its row must exist by then
+    background.add_task(services.mailer.deliver_pending)
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "email_verified": False,
+        "is_minor": service.is_minor(user, now.date()),
+    }
+
+
+@router.get("/verify", summary="Confirm an email address from the mailed link")
+async def verify_link(
+    token: Annotated[str, Query(max_length=128)], db: Db, services: Svc
+) -> dict[str, Any]:
+    user = await service.verify_email(db, token=token, now=services.clock())
+    return {"email_verified": True, "id": str(user.id)}
+
+
+@router.post("/verify", summary="Confirm an email address with the mailed token")
+async def verify(body: VerifyIn, db: Db, services: Svc) -> dict[str, Any]:
+    user = await service.verify_email(db, token=body.token, now=services.clock())
+    return {"email_verified": True, "id": str(user.id)}
+
+
+async def _credentials(request: Request) -> Credentials:
+    content_type = request.headers.get("content-type", "")
+    try:
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            return Credentials(
+                email=str(form.get("username") or form.get("email") or ""),
+                password=str(form.get("password") or ""),
+                otp=str(form["otp"]) if form.get("otp") else None,
+            )
+        return Credentials.model_validate_json(await request.body())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise Invalid(f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}") from None
+
+
+_TOKEN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": Credentials.model_json_schema()},
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "username": {"type": "string"},
+                        "password": {"type": "string"},
+                        "otp": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+async def _sign_in(request: Request, db: Db, services: Svc, kind: str):  # type: ignore[no-untyped-def]
+    creds = await _credentials(request)
+    _limit(services, request, creds.email)
+    now = services.clock()
+    user = await service.authenticate(
+        db, email=creds.email, password=creds.password, otp=creds.otp, now=now
+    )
+    services.limiters.per_account.reset(_account_key(creds.email))
+    ttl = timedelta(hours=services.settings.session_ttl_hours)
+    token, session = await open_session(db, user=user, kind=kind, ttl=ttl, now=now)
+    return token, session, ttl
+
+
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    openapi_extra=_TOKEN_BODY,
+    summary="Get a bearer token (JSON email/password or OAuth2 form)",
+)
+async def token(request: Request, db: Db, services: Svc) -> TokenOut:
+    access, _session, ttl = await _sign_in(request, db, services, "api")
+    return TokenOut(access_token=access, expires_in=int(ttl.total_seconds()))
+
+
+@router.post(
+    "/session",
+    openapi_extra=_TOKEN_BODY,
+    summary="Sign in the web app: sets the session and CSRF cookies",
+)
+async def web_session(request: Request, response: Response, db: Db, services: Svc) -> dict:
+    access, session, ttl = await _sign_in(request, db, services, "web")
+    secure = services.settings.cookie_secure
+    age = int(ttl.total_seconds())
+    response.set_cookie(
+        SESSION_COOKIE, access, max_age=age, httponly=True, secure=secure, samesite="lax", path="/"
+    )
+    # Readable by the page's script, which echoes it in X-CSRF-Token (double submit).
+    response.set_cookie(
+        CSRF_COOKIE,
+        session.csrf_token or "",
+        max_age=age,
+        httponly=False,
+        secure=secure,
+        samesite="strict",
+        path="/",
+    )
+    return {"csrf_token": session.csrf_token, "expires_in": age}
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out here")
+async def logout(caller: CallerDep, db: Db, response: Response) -> Response:
+    if caller.session is not None:
+        await close_session(db, session_id=caller.session.id)
+    response.status_code = status.HTTP_204_NO_CONTENT
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout-all", summary="Sign out everywhere: every token and session ends")
+async def logout_all(caller: CallerDep, db: Db, response: Response) -> dict[str, int]:
+    ended = await close_all_sessions(db, user_id=caller.user.id)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return {"sessions_ended": ended}
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Mail a password reset link (same answer whether or not the account exists)",
+)
+async def password_reset(
+    body: ResetRequest, request: Request, db: Db, services: Svc, background: BackgroundTasks
+) -> dict[str, str]:
+    _limit(services, request, body.email)
+    settings = services.settings
+    await service.request_password_reset(
+        db,
+        services.mailer,
+        email=body.email,
+        base_url=settings.base_url,
+        ttl=timedelta(hours=min(settings.email_token_ttl_hours, 2)),
+        now=services.clock(),
+    )
+    await db.commit()
+    background.add_task(services.mailer.deliver_pending)
+    return {"status": "if the account exists, a reset link is on its way"}
+
+
+@router.post("/password-reset/confirm", summary="Set a new password with the mailed token")
+async def password_reset_confirm(
+    body: ResetConfirm, request: Request, db: Db, services: Svc
+) -> dict[str, bool]:
+    _limit(services, request)
+    await service.reset_password(
+        db,
+        token=body.token,
+        password=body.password,
+        min_length=services.settings.password_min_length,
+        now=services.clock(),
+    )
+    return {"password_changed": True}

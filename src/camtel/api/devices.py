@@ -1,0 +1,301 @@
+"""Devices, their positions, groups and the pending list."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import AwareDatetime, Field
+
+from camtel.api.deps import CallerDep, Db, Svc
+from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
+from camtel.api.schemas import Out, Strict
+from camtel.devices import service
+from camtel.devices.identity import PROTOCOLS
+from camtel.devices.models import Device, DeviceGroup, PendingDevice
+from camtel.errors import Invalid
+
+router = APIRouter(tags=["devices"])
+
+ProtocolName = Annotated[str, Field(description=f"One of: {', '.join(sorted(PROTOCOLS))}.")]
+
+
+class DeviceIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    unique_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description=(
+            "JT/T 808: the terminal phone number as sent (leading zeros kept); "
+            "Teltonika: the IMEI; OsmAnd: the id."
+        ),
+    )
+    protocol: ProtocolName
+    organization_id: uuid.UUID | None = Field(
+        None, description="Default: your first organisation where you manage devices."
+    )
+    group_id: uuid.UUID | None = None
+    driver_id: uuid.UUID | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict, max_length=64)
+
+
+class DeviceChange(Strict):
+    name: str | None = Field(None, min_length=1, max_length=120)
+    group_id: uuid.UUID | None = None
+    driver_id: uuid.UUID | None = None
+    attributes: dict[str, Any] | None = Field(None, max_length=64)
+
+
+class DeviceOut(Out):
+    id: uuid.UUID
+    name: str
+    unique_id: str
+    protocol: str
+    organization_id: uuid.UUID
+    group_id: uuid.UUID | None
+    driver_id: uuid.UUID | None
+    attributes: dict[str, Any]
+    status: str = Field("unknown", description="`online`, `offline` or `unknown` (never seen).")
+    last_seen_at: datetime | None
+    created_at: datetime
+
+
+class PositionOut(Out):
+    time: datetime
+    latitude: float
+    longitude: float
+    speed_kmh: float | None
+    course: float | None
+    altitude: float | None
+    accuracy_m: float | None
+    valid: bool
+    source: str
+    attributes: dict[str, Any]
+
+
+class GroupIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    organization_id: uuid.UUID | None = None
+
+
+class GroupChange(Strict):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class GroupOut(Out):
+    id: uuid.UUID
+    name: str
+    organization_id: uuid.UUID
+
+
+class PendingOut(Out):
+    id: uuid.UUID
+    protocol: str
+    unique_id: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    attempts: int
+
+
+ONLINE_FOR = timedelta(minutes=10)
+
+
+def device_out(device: Device, now: datetime) -> DeviceOut:
+    seen = device.last_seen_at
+    state = "unknown" if seen is None else ("online" if now - seen <= ONLINE_FOR else "offline")
+    return DeviceOut.model_validate(device).model_copy(update={"status": state})
+
+
+def _uuid_cursor(cursor: str | None) -> uuid.UUID | None:
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    try:
+        return uuid.UUID(str(values[0]))
+    except (ValueError, IndexError):
+        raise Invalid("the cursor is not valid", field="cursor") from None
+
+
+@router.post(
+    "/devices",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeviceOut,
+    summary="Register a device",
+)
+async def create_device(body: DeviceIn, caller: CallerDep, db: Db, services: Svc) -> DeviceOut:
+    device = await service.create(
+        db,
+        caller=caller,
+        name=body.name,
+        unique_id=body.unique_id,
+        protocol=body.protocol,
+        organization_id=body.organization_id,
+        group_id=body.group_id,
+        driver_id=body.driver_id,
+        attributes=body.attributes,
+        now=services.clock(),
+    )
+    return device_out(device, services.clock())
+
+
+@router.get("/devices", response_model=list[DeviceOut], summary="Devices you may see")
+async def list_devices(
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    group_id: uuid.UUID | None = None,
+) -> list[DeviceOut]:
+    rows = await service.list_devices(
+        db, caller=caller, limit=limit, after=_uuid_cursor(cursor), group_id=group_id
+    )
+    now = services.clock()
+    return [
+        device_out(d, now)
+        for d in page(
+            rows, limit=limit, request=request, response=response, key=lambda d: [str(d.id)]
+        )
+    ]
+
+
+@router.get("/devices/{device_id}", response_model=DeviceOut, summary="One device")
+async def get_device(device_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc) -> DeviceOut:
+    return device_out(await service.get(db, caller=caller, device_id=device_id), services.clock())
+
+
+@router.patch(
+    "/devices/{device_id}", response_model=DeviceOut, summary="Rename, regroup or assign a driver"
+)
+async def change_device(
+    device_id: uuid.UUID, body: DeviceChange, caller: CallerDep, db: Db, services: Svc
+) -> DeviceOut:
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("name", "") is None or changes.get("attributes", {}) is None:
+        raise Invalid("name and attributes cannot be null")
+    device = await service.update(db, caller=caller, device_id=device_id, changes=changes)
+    return device_out(device, services.clock())
+
+
+@router.delete(
+    "/devices/{device_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a device and its positions",
+)
+async def delete_device(device_id: uuid.UUID, caller: CallerDep, db: Db) -> None:
+    await service.remove(db, caller=caller, device_id=device_id)
+
+
+@router.get(
+    "/devices/{device_id}/positions",
+    response_model=list[PositionOut],
+    summary="A device's positions in a time range, oldest first",
+)
+async def list_positions(
+    device_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    start: Annotated[
+        AwareDatetime | None,
+        Query(
+            alias="from",
+            description=("Start (ISO 8601 with offset); default 24 hours before `to`."),
+        ),
+    ] = None,
+    end: Annotated[
+        AwareDatetime | None,
+        Query(alias="to", description=("End (ISO 8601 with offset); default now.")),
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> list[PositionOut]:
+    end = end or services.clock()
+    start = start or end - timedelta(hours=24)
+    if start > end:
+        raise Invalid("`from` is after `to`", field="from")
+    after = None
+    values = decode_cursor(cursor)
+    if values is not None:
+        try:
+            after = (datetime.fromisoformat(values[0]), uuid.UUID(values[1]))
+        except (ValueError, IndexError, TypeError):
+            raise Invalid("the cursor is not valid", field="cursor") from None
+    rows = await service.positions(
+        db, caller=caller, device_id=device_id, start=start, end=end, limit=limit, after=after
+    )
+    kept = page(
+        rows,
+        limit=limit,
+        request=request,
+        response=response,
+        key=lambda p: [p.time.isoformat(), str(p.id)],
+    )
+    return [PositionOut.model_validate(p) for p in kept]
+
+
+@router.get("/groups", response_model=list[GroupOut], tags=["groups"], summary="Device groups")
+async def list_groups(caller: CallerDep, db: Db) -> list[DeviceGroup]:
+    return await service.list_groups(db, caller=caller)
+
+
+@router.post(
+    "/groups",
+    status_code=status.HTTP_201_CREATED,
+    response_model=GroupOut,
+    tags=["groups"],
+    summary="Create a device group",
+)
+async def create_group(body: GroupIn, caller: CallerDep, db: Db, services: Svc) -> DeviceGroup:
+    return await service.create_group(
+        db,
+        caller=caller,
+        name=body.name,
+        now=services.clock(),
+        organization_id=body.organization_id,
+    )
+
+
+@router.patch(
+    "/groups/{group_id}", response_model=GroupOut, tags=["groups"], summary="Rename a device group"
+)
+async def rename_group(
+    group_id: uuid.UUID, body: GroupChange, caller: CallerDep, db: Db
+) -> DeviceGroup:
+    return await service.rename_group(db, caller=caller, group_id=group_id, name=body.name)
+
+
+@router.delete(
+    "/groups/{group_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["groups"],
+    summary="Delete a device group (its devices stay, ungrouped)",
+)
+async def delete_group(group_id: uuid.UUID, caller: CallerDep, db: Db) -> None:
+    await service.delete_group(db, caller=caller, group_id=group_id)
+
+
+@router.get(
+    "/pending-devices",
+    response_model=list[PendingOut],
+    tags=["devices"],
+    summary="Devices that called in before anyone registered them (operators)",
+)
+async def list_pending(
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    db: Db,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> list[PendingDevice]:
+    rows = await service.list_pending(db, caller=caller, limit=limit, after=_uuid_cursor(cursor))
+    return list(
+        page(rows, limit=limit, request=request, response=response, key=lambda p: [str(p.id)])
+    )

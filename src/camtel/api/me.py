@@ -1,0 +1,107 @@
+"""The signed-in person: profile, password, second factor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import Field
+
+from camtel.accounts import service
+from camtel.accounts.contact import ContactError, normalise_phone
+from camtel.accounts.models import User
+from camtel.api.deps import CallerDep, Db, Svc
+from camtel.api.schemas import Strict
+from camtel.errors import Invalid
+
+router = APIRouter(prefix="/me", tags=["me"])
+
+
+class ProfileChange(Strict):
+    display_name: str | None = Field(None, max_length=120)
+    phone: str | None = Field(None, max_length=32)
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+class Code(Strict):
+    code: str = Field(min_length=6, max_length=8, pattern=r"^\d+$")
+
+
+class PasswordOnly(Strict):
+    password: str = Field(max_length=1024)
+
+
+def profile(user: User, services_today: Any) -> dict[str, Any]:
+    """What the API shows a person about their own account."""
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "phone": user.phone,
+        "display_name": user.display_name,
+        "email_verified": user.email_verified_at is not None,
+        "date_of_birth": user.date_of_birth.isoformat() if user.date_of_birth else None,
+        "is_minor": service.is_minor(user, services_today),
+        "guardian_id": str(user.guardian_id) if user.guardian_id else None,
+        "totp_enabled": user.totp_enabled,
+        "is_admin": user.is_admin,
+        "created_at": user.created_at.isoformat(),
+    }
+
+
+@router.get("", summary="Your account")
+async def me(caller: CallerDep, services: Svc) -> dict[str, Any]:
+    return profile(caller.user, services.clock().date()) | {
+        "organizations": [{"id": str(org), "role": str(role)} for org, role in caller.roles.items()]
+    }
+
+
+@router.patch("", summary="Correct your name or phone number")
+async def change_me(body: ProfileChange, caller: CallerDep, services: Svc) -> dict[str, Any]:
+    user = caller.user
+    if body.display_name is not None:
+        user.display_name = body.display_name
+    if body.phone is not None:
+        try:
+            user.phone = normalise_phone(body.phone)
+        except ContactError as exc:
+            raise Invalid(str(exc), field="phone") from None
+    return profile(user, services.clock().date())
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change your password; other sessions are signed out",
+)
+async def change_password(body: PasswordChange, caller: CallerDep, db: Db, services: Svc) -> None:
+    await service.change_password(
+        db,
+        user=caller.user,
+        current=body.current_password,
+        new=body.new_password,
+        min_length=services.settings.password_min_length,
+        now=services.clock(),
+        keep_session=caller.session.id if caller.session else None,
+    )
+
+
+@router.post("/totp", summary="Start enrolling an authenticator app (TOTP)")
+async def totp_begin(caller: CallerDep) -> dict[str, str]:
+    secret, uri = service.begin_totp(caller.user)
+    return {"secret": secret, "otpauth_uri": uri}
+
+
+@router.post("/totp/confirm", summary="Turn the second factor on with a code from the app")
+async def totp_confirm(body: Code, caller: CallerDep, services: Svc) -> dict[str, bool]:
+    service.confirm_totp(caller.user, code=body.code, now=services.clock())
+    return {"totp_enabled": True}
+
+
+@router.post("/totp/disable", summary="Turn the second factor off (needs your password)")
+async def totp_disable(body: PasswordOnly, caller: CallerDep) -> dict[str, bool]:
+    service.disable_totp(caller.user, password=body.password)
+    return {"totp_enabled": False}

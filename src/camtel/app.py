@@ -1,0 +1,90 @@
+"""Composition root: builds every service from settings and starts them in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from camtel import __version__
+from camtel.api import auth, devices, health, me, organizations, problems
+from camtel.config import Settings
+from camtel.db import migrate
+from camtel.services import Services
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def build_api(services: Services) -> FastAPI:
+    """The FastAPI application around a set of services (no I/O happens here)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await services.mailer.deliver_pending()  # mail left over from a previous run
+        yield
+        await services.database.dispose()
+
+    app = FastAPI(
+        title="camtel",
+        version=__version__,
+        summary="Camera telematics: devices, positions, video, geofences, alerts, privacy.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.readiness = {}  # name -> Callable[[], bool], filled by the gateways
+    problems.install(app)
+    app.add_middleware(
+        problems.BodyLimit,
+        limit=services.settings.max_request_bytes,
+        exempt=(f"{API_PREFIX}/media",),
+    )
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, me, organizations, devices):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application for `uvicorn camtel.app:create_app --factory`."""
+    settings = settings or Settings()
+    return build_api(Services.build(settings))
+
+
+def prepare(settings: Settings) -> None:
+    """Make the data directory and bring the database schema up to date."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.sqlalchemy_url)
+
+
+async def serve(
+    settings: Settings, *, on_ready: Callable[[Services], object] | None = None
+) -> None:
+    """Run the whole system in this process until cancelled."""
+    import uvicorn
+
+    prepare(settings)
+    services = Services.build(settings)
+    app = build_api(services)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
+        await asyncio.sleep(0.05)
+    if on_ready is not None and server.started:
+        result = on_ready(services)
+        if asyncio.iscoroutine(result):
+            await result
+    await task

@@ -1,0 +1,214 @@
+"""The `camtel` command: serve, demo, database, accounts, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from camtel.config import Settings
+
+app = typer.Typer(help="camtel: camera telematics.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Mail kept or sent by camtel.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(config_app, name="config")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err.print(f"[red]invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve() -> None:
+    """Start the whole system in one process."""
+    from camtel import app as composition
+    from camtel.logs import configure
+
+    settings = _settings()
+    configure(settings.log_level)
+    console.print(f"camtel serving on [bold]{settings.base_url}[/bold]")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(composition.serve(settings))
+
+
+@app.command()
+def demo(
+    email: Annotated[str, typer.Option(help="Login of the demo account.")] = "demo@example.com",
+) -> None:
+    """Start camtel with a demo organisation, login and devices, and print how to sign in."""
+    from camtel import app as composition
+    from camtel.demo import seed
+    from camtel.logs import configure
+
+    settings = _settings()
+    configure(settings.log_level)
+    composition.prepare(settings)
+    password = "demo-" + secrets.token_urlsafe(9)
+
+    async def ready(services):  # type: ignore[no-untyped-def]
+        await seed(services, email=email, password=password)
+        console.print(f"\n[bold green]camtel demo[/bold green] at {settings.base_url}")
+        console.print(f"  sign in as [bold]{email}[/bold] with password [bold]{password}[/bold]")
+        console.print(f"  API docs: {settings.base_url}/docs\n")
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(composition.serve(settings, on_ready=ready))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply database migrations."""
+    from camtel.db import migrate
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.sqlalchemy_url, revision)
+    console.print(f"database at revision [bold]{migrate.current(settings.sqlalchemy_url)}[/bold]")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision."""
+    from camtel.db import migrate
+
+    console.print(migrate.current(_settings().sqlalchemy_url) or "not migrated")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Email address (the login).")],
+    phone: Annotated[str, typer.Option(help="Phone number in international form.")],
+    password: Annotated[str, typer.Option(help="Password (NIST rules apply).")],
+    admin: Annotated[bool, typer.Option(help="Operator of this camtel server.")] = False,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create a verified account (for operators and scripts)."""
+    from camtel import app as composition
+    from camtel.accounts.service import create_account
+    from camtel.errors import CamtelError
+    from camtel.services import Services
+
+    settings = _settings()
+    composition.prepare(settings)
+
+    async def run() -> str:
+        services = Services.build(settings)
+        try:
+            async with services.database.session() as db:
+                user = await create_account(
+                    db,
+                    email=email,
+                    phone=phone,
+                    password=password,
+                    display_name=name,
+                    min_length=settings.password_min_length,
+                    now=datetime.now(UTC),
+                    verified=True,
+                    admin=admin,
+                )
+                return str(user.id)
+        finally:
+            await services.database.dispose()
+
+    try:
+        user_id = asyncio.run(run())
+    except CamtelError as exc:
+        err.print(f"[red]cannot create the account:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
+    console.print(f"created account [bold]{user_id}[/bold]")
+
+
+@outbox_app.command("list")
+def outbox_list(limit: int = 20) -> None:
+    """Recent mail, newest first (addresses shown only here, to the operator)."""
+    from camtel.notify.models import OutboxMail
+
+    rows = asyncio.run(
+        _query(select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(limit))
+    )
+    table = Table("id", "created", "to", "subject", "status")
+    for mail in rows:
+        table.add_row(
+            str(mail.id),
+            mail.created_at.isoformat(timespec="seconds"),
+            mail.to_address,
+            mail.subject,
+            mail.status,
+        )
+    console.print(table)
+
+
+@outbox_app.command("show")
+def outbox_show(
+    mail_id: Annotated[str, typer.Argument(help="Mail id, or 'last' for the newest.")] = "last",
+    to: Annotated[str | None, typer.Option(help="Only mail to this address.")] = None,
+) -> None:
+    """Print one mail, with its links (verification, reset)."""
+    import uuid
+
+    from camtel.notify.models import OutboxMail
+
+    query = select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(1)
+    if to:
+        query = query.where(OutboxMail.to_address == to.strip().lower())
+    if mail_id != "last":
+        try:
+            query = query.where(OutboxMail.id == uuid.UUID(mail_id))
+        except ValueError:
+            err.print("[red]not a mail id[/red]")
+            raise typer.Exit(2) from None
+    rows = asyncio.run(_query(query))
+    if not rows:
+        err.print("no such mail")
+        raise typer.Exit(1)
+    mail = rows[0]
+    console.print(f"To: {mail.to_address}\nSubject: {mail.subject}\nStatus: {mail.status}\n")
+    console.print(mail.body, markup=False, highlight=False)
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """The settings in effect (secrets masked)."""
+    table = Table("setting", "value")
+    for key, value in _settings().describe().items():
+        table.add_row(f"CAMTEL_{key.upper()}", str(value))
+    console.print(table)
+
+
+async def _query(query):  # type: ignore[no-untyped-def]
+    from camtel.db.engine import Database
+    from camtel.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.sqlalchemy_url)
+    database = Database(settings.sqlalchemy_url)
+    try:
+        async with database.session() as db:
+            return list(await db.scalars(query))
+    finally:
+        await database.dispose()
+
+
+def main() -> None:
+    app()

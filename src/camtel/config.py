@@ -1,0 +1,157 @@
+"""Settings: every knob of camtel, each described; built once at start and passed down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """camtel's settings, from `CAMTEL_*` environment variables and an optional TOML file."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMTEL_", extra="forbid", validate_default=True)
+
+    config_file: Path | None = Field(
+        None,
+        description="Optional TOML file with settings (keys without the CAMTEL_ prefix, "
+        "lower case); environment variables win over it.",
+    )
+    data_dir: Path = Field(
+        Path("./camtel-data"), description="Where the embedded database, media and keys live."
+    )
+    database_url: str = Field(
+        "",
+        description="Database URL. `postgresql://user@host:port/db` for PostgreSQL (camtel "
+        "uses psycopg 3); empty means SQLite at `<data_dir>/camtel.db`.",
+    )
+    http_host: str = Field("127.0.0.1", description="Address the web app and API listen on.")
+    http_port: int = Field(8080, ge=0, le=65535, description="Port of the web app and API.")
+    public_url: str = Field(
+        "",
+        description="Address people use to reach camtel, for links in emails; empty means "
+        "`http://<http_host>:<http_port>`.",
+    )
+    jt808_port: int = Field(5015, ge=0, le=65535, description="JT/T 808 TCP gateway; 0 is off.")
+    teltonika_port: int = Field(5027, ge=0, le=65535, description="Teltonika TCP gateway; 0 off.")
+    osmand_port: int = Field(
+        5055, ge=0, le=65535, description="OsmAnd / Traccar Client HTTP ingest; 0 is off."
+    )
+    bus_url: str = Field("memory://", description="Message bus: `memory://` or `nats://host:port`.")
+    media_url: str = Field(
+        "",
+        description="Media store: `file:///path` or `s3://bucket/prefix`; empty means "
+        "`<data_dir>/media`.",
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let webhooks target loopback and private addresses (tests, "
+        "on-premise installs); otherwise they are refused.",
+    )
+    smtp_host: str = Field(
+        "",
+        description="SMTP server for outgoing mail; empty keeps mail in the local outbox "
+        "(`camtel outbox`).",
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_username: str = Field("", description="SMTP user name, if the server needs one.")
+    smtp_password: str = Field("", description="SMTP password, if the server needs one.")
+    smtp_starttls: bool = Field(
+        True, description="Upgrade the SMTP connection with STARTTLS when the server offers it."
+    )
+    smtp_from: str = Field("camtel <no-reply@camtel.invalid>", description="Sender of mail.")
+    cookie_secure: bool = Field(
+        True,
+        description="Mark the web session cookie Secure (sent over HTTPS only). Turn off "
+        "only for plain-HTTP development.",
+    )
+    session_ttl_hours: int = Field(
+        24 * 14, ge=1, le=24 * 366, description="Lifetime of a web session and an API token."
+    )
+    email_token_ttl_hours: int = Field(
+        48, ge=1, le=24 * 30, description="Lifetime of an email verification or reset link."
+    )
+    password_min_length: int = Field(
+        8, ge=8, le=64, description="Shortest password accepted (NIST SP 800-63B: at least 8)."
+    )
+    login_rate_per_address: int = Field(
+        20,
+        ge=1,
+        description="Login and registration attempts allowed per client address per rate window.",
+    )
+    login_rate_per_account: int = Field(
+        10, ge=1, description="Login attempts allowed per account (email) per rate window."
+    )
+    rate_window_s: int = Field(300, ge=1, description="Length of the rate-limit window, seconds.")
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest JSON request body accepted by the API."
+    )
+    log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR.")
+    demo_devices: int = Field(
+        5, ge=0, le=10_000, description="Simulated dash cams `camtel demo` starts."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("log_level must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("CAMTEL_CONFIG_FILE")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    # Derived values: one place computes them so that no module re-derives them differently.
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL for the configured database."""
+        return async_url(self.database_url or f"sqlite:///{self.data_dir / 'camtel.db'}")
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach camtel, without a trailing slash."""
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
+
+    def describe(self) -> dict[str, Any]:
+        """Settings as shown to an operator, with secrets masked."""
+        shown = self.model_dump(mode="json")
+        for key in ("smtp_password",):
+            if shown.get(key):
+                shown[key] = "***"
+        return shown
+
+
+def async_url(url: str) -> str:
+    """Turn a plain database URL into the async driver camtel uses for it."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    return url
+
+
+def sync_url(url: str) -> str:
+    """The synchronous twin of an async URL (Alembic runs migrations synchronously)."""
+    return url.replace("sqlite+aiosqlite://", "sqlite://")

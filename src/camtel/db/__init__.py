@@ -1,0 +1,1 @@
+"""Database: declarative base and column types, engines and sessions, Alembic migrations."""

@@ -1,0 +1,28 @@
+"""Alembic environment: runs migrations synchronously against the configured URL."""
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from camtel.db.engine import sync_sqlite_pragmas
+from camtel.db.models import metadata
+
+config = context.config
+
+
+def run() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    engine = create_engine(url, poolclass=pool.NullPool)
+    sync_sqlite_pragmas(engine)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run()

@@ -1,0 +1,10 @@
+"""Every table camtel has, gathered in one metadata for migrations and checks."""
+
+from camtel.accounts import models as accounts_models
+from camtel.db.base import Base
+from camtel.devices import models as devices_models
+from camtel.notify import models as notify_models
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "devices_models", "metadata", "notify_models"]

@@ -1,0 +1,52 @@
+"""Demo data for `camtel demo`: an organisation, a login and a few dash cams."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from camtel.accounts.caller import load_caller
+from camtel.accounts.models import User
+from camtel.accounts.service import create_account
+from camtel.devices import service as devices
+from camtel.devices.models import Device
+from camtel.services import Services
+
+DEMO_PHONE = "+49 151 23456789"
+
+
+async def seed(services: Services, *, email: str, password: str) -> None:
+    """Create (or refresh) the demo account and its devices; the password is new each run."""
+    from camtel.accounts import passwords
+
+    now = services.clock()
+    async with services.database.session() as db:
+        user = await db.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = await create_account(
+                db,
+                email=email,
+                phone=DEMO_PHONE,
+                password=password,
+                display_name="Demo",
+                organization_name="Demo fleet",
+                min_length=8,
+                now=now,
+                verified=True,
+            )
+        else:
+            user.password_hash = passwords.hash_password(password)
+        caller = await load_caller(db, user=user, session=None)
+        for n in range(1, services.settings.demo_devices + 1):
+            unique_id = f"0138000{n:05d}"
+            exists = await db.scalar(
+                select(Device.id).where(Device.protocol == "jt808", Device.unique_id == unique_id)
+            )
+            if exists is None:
+                await devices.create(
+                    db,
+                    caller=caller,
+                    name=f"Dash cam {n}",
+                    unique_id=unique_id,
+                    protocol="jt808",
+                    now=now,
+                )

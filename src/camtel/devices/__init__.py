@@ -1,0 +1,1 @@
+"""Devices, their groups, the pending list of unknown devices, and their positions."""

@@ -1,0 +1,1 @@
+"""Notification channels (inbox, email, Web Push, webhooks) and the rules that pick them."""

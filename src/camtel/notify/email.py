@@ -1,0 +1,95 @@
+"""The email channel: mail is written to the outbox, then delivered by SMTP when configured."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from email.message import EmailMessage
+
+import aiosmtplib
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from camtel.config import Settings
+from camtel.db.base import utcnow
+from camtel.db.engine import Database
+from camtel.notify.models import OutboxMail
+
+log = logging.getLogger(__name__)
+
+#: Give up on a mail after this many failed SMTP attempts (it stays visible in the outbox).
+MAX_ATTEMPTS = 5
+
+
+class Mailer:
+    """Queues mail in the outbox and delivers it; never writes addresses or bodies to logs."""
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.settings.smtp_host)
+
+    def queue(
+        self, db: AsyncSession, *, to: str, subject: str, body: str, user_id: uuid.UUID | None
+    ) -> OutboxMail:
+        """Add a mail to the outbox in the caller's transaction (sent after it commits)."""
+        mail = OutboxMail(
+            user_id=user_id,
+            to_address=to,
+            subject=subject,
+            body=body,
+            status="pending" if self.smtp_enabled else "kept",
+            created_at=utcnow(),
+        )
+        db.add(mail)
+        return mail
+
+    async def deliver_pending(self) -> int:
+        """Send every pending mail by SMTP; returns how many went out."""
+        if not self.smtp_enabled:
+            return 0
+        async with self.database.session() as db:
+            pending = (
+                await db.scalars(
+                    select(OutboxMail)
+                    .where(OutboxMail.status == "pending")
+                    .order_by(OutboxMail.created_at)
+                    .limit(100)
+                )
+            ).all()
+            sent = 0
+            for mail in pending:
+                try:
+                    await self._send(mail)
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    mail.attempts += 1
+                    mail.error = type(exc).__name__
+                    if mail.attempts >= MAX_ATTEMPTS:
+                        mail.status = "failed"
+                    log.warning(
+                        "mail not delivered",
+                        extra={"mail_id": str(mail.id), "error": type(exc).__name__},
+                    )
+                    continue
+                mail.status, mail.sent_at, mail.error = "sent", utcnow(), ""
+                sent += 1
+            return sent
+
+    async def _send(self, mail: OutboxMail) -> None:
+        message = EmailMessage()
+        message["From"] = self.settings.smtp_from
+        message["To"] = mail.to_address
+        message["Subject"] = mail.subject
+        message.set_content(mail.body)
+        await aiosmtplib.send(
+            message,
+            hostname=self.settings.smtp_host,
+            port=self.settings.smtp_port,
+            username=self.settings.smtp_username or None,
+            password=self.settings.smtp_password or None,
+            start_tls=None if self.settings.smtp_starttls else False,
+            timeout=15,
+        )

@@ -1,0 +1,49 @@
+"""The long-lived services of one camtel process, built once by `app` and passed down typed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from camtel.accounts.ratelimit import RateLimiter
+from camtel.config import Settings
+from camtel.db.base import utcnow
+from camtel.db.engine import Database
+from camtel.notify.email import Mailer
+
+
+@dataclass(slots=True)
+class Limiters:
+    """Rate limits on the doors people knock on: sign-in, registration, reset."""
+
+    per_address: RateLimiter
+    per_account: RateLimiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limiters:
+        return cls(
+            per_address=RateLimiter(settings.login_rate_per_address, settings.rate_window_s),
+            per_account=RateLimiter(settings.login_rate_per_account, settings.rate_window_s),
+        )
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything a request handler or worker needs, made from one Settings object."""
+
+    settings: Settings
+    database: Database
+    mailer: Mailer
+    limiters: Limiters
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        database = Database(settings.sqlalchemy_url)
+        return cls(
+            settings=settings,
+            database=database,
+            mailer=Mailer(settings, database),
+            limiters=Limiters.from_settings(settings),
+        )
