@@ -1,12 +1,24 @@
-"""Shared test fixtures."""
+"""Shared test fixtures: the shared vectors, databases on both engines, an API client."""
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-
+from sqlalchemy import text
 from support import find_shared, missing
+
+from camtel.app import build_api
+from camtel.config import Settings
+from camtel.db import migrate
+from camtel.db.models import metadata
+from camtel.services import Services
+
+PG_ADMIN_URL = os.environ.get("CAMTEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +28,74 @@ def shared_dir() -> Path:
     if found is None:
         missing("shared vectors not found (set CAMTEL_SHARED_DIR)")
     return found
+
+
+def _pg_admin():  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL.replace("postgresql://", "postgresql://", 1),
+                           autocommit=True, connect_timeout=3)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, migrated, dropped afterwards."""
+    try:
+        admin = _pg_admin()
+    except Exception as exc:  # noqa: BLE001 - any failure means PostgreSQL is not here
+        missing(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}")
+    name = f"camtel_test_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    try:
+        migrate.upgrade(Settings(database_url=url).sqlalchemy_url)
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each database test runs on SQLite and on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def settings(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings for a test: a private data dir, a migrated database of the chosen engine."""
+    url = ""
+    if engine == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    made = Settings(data_dir=tmp_path / "data", database_url=url, cookie_secure=True)
+    if engine == "sqlite":
+        made.data_dir.mkdir(parents=True)
+        migrate.upgrade(made.sqlalchemy_url)
+    return made
+
+
+async def _truncate(services: Services) -> None:
+    async with services.database.session() as db:
+        if services.database.dialect == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            await db.execute(text(f"TRUNCATE {names} CASCADE"))
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """The services of one camtel process, on a clean database."""
+    made = Services.build(settings)
+    await _truncate(made)
+    yield made
+    await made.database.dispose()
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the API in-process (over HTTPS, so Secure cookies flow)."""
+    app = build_api(services)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
+        yield http
+

@@ -39,3 +39,34 @@ def load_vectors(shared: Path, name: str) -> list[tuple[str, str, dict[str, str]
         ctx = dict(part.split("=", 1) for part in context.split(";") if "=" in part)
         rows.append((message, check, ctx))
     return rows
+
+
+PASSWORD = "a long and private passphrase"
+
+
+async def latest_token(services, email: str, marker: str = "token=") -> str:  # type: ignore[no-untyped-def]
+    """The token in the newest mail to `email`, read from the outbox as a person would."""
+    from sqlalchemy import select
+
+    from camtel.notify.models import OutboxMail
+
+    async with services.database.session() as db:
+        mail = await db.scalar(
+            select(OutboxMail).where(OutboxMail.to_address == email)
+            .order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()).limit(1)
+        )
+    assert mail is not None, "no mail was sent"
+    return mail.body.split(marker, 1)[1].split()[0]
+
+
+async def sign_up(client, services, email: str, phone: str = "+4915123456789", **extra):  # type: ignore[no-untyped-def]
+    """Register, verify through the mailed link, sign in; returns auth headers and the user id."""
+    answer = await client.post("/api/v1/auth/register", json={
+        "email": email, "phone": phone, "password": PASSWORD, **extra})
+    assert answer.status_code == 201, answer.text
+    token = await latest_token(services, email)
+    verified = await client.get("/api/v1/auth/verify", params={"token": token})
+    assert verified.status_code == 200, verified.text
+    login = await client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}, answer.json()["id"]

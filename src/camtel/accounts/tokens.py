@@ -60,8 +60,7 @@ async def resolve(
         return None
     user, session = found
     if session.expires_at <= now:
-        await db.delete(session)
-        return None
+        return None  # the retention sweeper removes expired rows
     if session.last_seen_at is None or now - session.last_seen_at > _TOUCH_EVERY:
         session.last_seen_at = now
     return user, session

@@ -1,0 +1,104 @@
+"""Every table holding personal data, declared once: category, link to a person, retention,
+export and erasure. A test fails when a table is neither declared here nor declared free of
+personal data, so no table can be added without deciding how camtel forgets it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    """The kinds of personal data camtel holds."""
+
+    ACCOUNT = "account"
+    CONTACT = "contact"
+    CREDENTIAL = "credential"
+    LOCATION = "location"
+    VIDEO = "video"
+    DIAGNOSTICS = "diagnostics"
+    ACCESS_LOG = "access_log"
+    CONSENT = "consent"
+    LEAD = "lead"
+    COMMUNICATION = "communication"
+    ORGANISATION = "organisation"
+
+
+class Erasure(StrEnum):
+    """What erasing a person does to their rows."""
+
+    DELETE = "delete"
+    ANONYMISE = "anonymise"  # the law requires keeping the record, without identifiers
+    CASCADE = "cascade"  # deleted with the row it belongs to (named in `subject`)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalData:
+    """How one table holds personal data."""
+
+    table: str
+    categories: tuple[Category, ...]
+    subject: str  # how a row links to a person: a column path, read by export and erasure
+    retention: str  # the default rule; per-organisation overrides come with the sweeper
+    export: bool  # included in the person's export
+    erasure: Erasure
+    purpose: str
+
+
+REGISTRY: dict[str, PersonalData] = {
+    entry.table: entry
+    for entry in (
+        PersonalData(
+            "users", (Category.ACCOUNT, Category.CONTACT, Category.CREDENTIAL), "users.id",
+            "until the account is closed", True, Erasure.DELETE,
+            "sign-in, contact about the service, guardian links",
+        ),
+        PersonalData(
+            "memberships", (Category.ORGANISATION,), "memberships.user_id",
+            "while the person belongs to the organisation", True, Erasure.DELETE,
+            "access control within an organisation",
+        ),
+        PersonalData(
+            "organizations", (Category.ORGANISATION,),
+            "memberships.organization_id where role = owner and sole member",
+            "while it has members", True, Erasure.DELETE,
+            "tenancy: whose devices and data these are",
+        ),
+        PersonalData(
+            "auth_sessions", (Category.CREDENTIAL, Category.ACCESS_LOG), "auth_sessions.user_id",
+            "until sign-out or expiry (14 days by default)", False, Erasure.DELETE,
+            "keeping a person signed in",
+        ),
+        PersonalData(
+            "email_tokens", (Category.CREDENTIAL,), "email_tokens.user_id",
+            "until used or expired (48 hours)", False, Erasure.DELETE,
+            "email verification and password reset",
+        ),
+        PersonalData(
+            "outbox_mail", (Category.COMMUNICATION, Category.CONTACT), "outbox_mail.user_id",
+            "30 days after sending", True, Erasure.DELETE,
+            "mail the service sends a person",
+        ),
+        PersonalData(
+            "devices", (Category.LOCATION,), "devices.organization_id / devices.driver_id",
+            "until deleted by the organisation", True, Erasure.CASCADE,
+            "knowing which vehicle reports where",
+        ),
+        PersonalData(
+            "device_groups", (Category.ORGANISATION,), "device_groups.organization_id",
+            "until deleted by the organisation", True, Erasure.CASCADE,
+            "arranging devices",
+        ),
+        PersonalData(
+            "positions", (Category.LOCATION,), "positions.device_id -> devices",
+            "90 days", True, Erasure.CASCADE,
+            "live map, trips, geofences, reports",
+        ),
+    )
+}
+
+#: Tables that hold no personal data, each with the reason, so the decision is explicit.
+NOT_PERSONAL: dict[str, str] = {
+    "alembic_version": "schema revision only",
+    "pending_devices": "a device's own identifier before anyone owns it; no person is linked",
+}
