@@ -45,6 +45,31 @@ class Settings(BaseSettings):
     osmand_port: int = Field(
         5055, ge=0, le=65535, description="OsmAnd / Traccar Client HTTP ingest; 0 is off."
     )
+    mqtt_url: str = Field(
+        "", description="MQTT broker to take JSON positions from, e.g. `mqtt://127.0.0.1:1883`; "
+        "empty turns MQTT ingest off."
+    )
+    mqtt_topic: str = Field(
+        "camtel/+/position", description="MQTT topic filter; the `+` level is the device id."
+    )
+    gateway_idle_timeout_s: int = Field(
+        600, ge=10, le=86_400, description="Close a device connection silent for this long."
+    )
+    gateway_max_buffer: int = Field(
+        65_536, ge=1024, le=16_777_216, description="Largest unframed input kept per connection "
+        "before it is dropped (bytes)."
+    )
+    jt808_tz_offset_hours: float = Field(
+        8.0, ge=-12, le=14, description="Time zone of JT/T 808 device clocks (the standard says "
+        "UTC+8); a device's `tz_offset_hours` attribute overrides it."
+    )
+    jt808_auth_secret: str = Field(
+        "", description="Secret mixed into JT/T 808 authentication codes; empty accepts any code "
+        "from a registered device."
+    )
+    pipeline_batch_size: int = Field(
+        500, ge=1, le=100_000, description="Most positions written to the database in one batch."
+    )
     bus_url: str = Field("memory://", description="Message bus: `memory://` or `nats://host:port`.")
     media_url: str = Field(
         "",
