@@ -10,13 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
-from support import find_shared, missing
 
 from camtel.app import build_api
 from camtel.config import Settings
 from camtel.db import migrate
 from camtel.db.models import metadata
 from camtel.services import Services
+from support import find_shared, missing
 
 PG_ADMIN_URL = os.environ.get("CAMTEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -33,8 +33,11 @@ def shared_dir() -> Path:
 def _pg_admin():  # type: ignore[no-untyped-def]
     import psycopg
 
-    return psycopg.connect(PG_ADMIN_URL.replace("postgresql://", "postgresql://", 1),
-                           autocommit=True, connect_timeout=3)
+    return psycopg.connect(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql://", 1),
+        autocommit=True,
+        connect_timeout=3,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +45,7 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, migrated, dropped afterwards."""
     try:
         admin = _pg_admin()
-    except Exception as exc:  # noqa: BLE001 - any failure means PostgreSQL is not here
+    except Exception as exc:
         missing(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}")
     name = f"camtel_test_{secrets.token_hex(4)}"
     admin.execute(f'CREATE DATABASE "{name}"')
@@ -98,4 +101,3 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
         yield http
-

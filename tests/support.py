@@ -52,8 +52,10 @@ async def latest_token(services, email: str, marker: str = "token=") -> str:  # 
 
     async with services.database.session() as db:
         mail = await db.scalar(
-            select(OutboxMail).where(OutboxMail.to_address == email)
-            .order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()).limit(1)
+            select(OutboxMail)
+            .where(OutboxMail.to_address == email)
+            .order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
+            .limit(1)
         )
     assert mail is not None, "no mail was sent"
     return mail.body.split(marker, 1)[1].split()[0]
@@ -61,8 +63,10 @@ async def latest_token(services, email: str, marker: str = "token=") -> str:  # 
 
 async def sign_up(client, services, email: str, phone: str = "+4915123456789", **extra):  # type: ignore[no-untyped-def]
     """Register, verify through the mailed link, sign in; returns auth headers and the user id."""
-    answer = await client.post("/api/v1/auth/register", json={
-        "email": email, "phone": phone, "password": PASSWORD, **extra})
+    answer = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "phone": phone, "password": PASSWORD, **extra},
+    )
     assert answer.status_code == 201, answer.text
     token = await latest_token(services, email)
     verified = await client.get("/api/v1/auth/verify", params={"token": token})

@@ -14,8 +14,11 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
 def test_every_setting_is_documented():
     text = DOCS.read_text()
-    undocumented = [f"CAMTEL_{name.upper()}" for name in Settings.model_fields
-                    if f"`CAMTEL_{name.upper()}`" not in text]
+    undocumented = [
+        f"CAMTEL_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`CAMTEL_{name.upper()}`" not in text
+    ]
     assert undocumented == []
 
 
@@ -28,7 +31,11 @@ def test_contract_defaults(monkeypatch):
         monkeypatch.delenv(f"CAMTEL_{name.upper()}", raising=False)
     settings = Settings()
     assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
-    assert (settings.jt808_port, settings.teltonika_port, settings.osmand_port) == (5015, 5027, 5055)
+    assert (settings.jt808_port, settings.teltonika_port, settings.osmand_port) == (
+        5015,
+        5027,
+        5055,
+    )
     assert settings.bus_url == "memory://"
     assert settings.webhook_allow_private is False
     assert settings.data_dir == Path("./camtel-data")

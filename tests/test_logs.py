@@ -8,11 +8,20 @@ from camtel.logs import ScrubFilter, scrub
 
 
 def test_scrub():
-    line = ("user ana.b@example.com phone +49 151 23456789 mac 00:1A:2b:3C:4d:5E "
-            "Authorization: Bearer abc.def-123 at 52.520008,13.404954 token=s3cr3t")
+    line = (
+        "user ana.b@example.com phone +49 151 23456789 mac 00:1A:2b:3C:4d:5E "
+        "Authorization: Bearer abc.def-123 at 52.520008,13.404954 token=s3cr3t"
+    )
     cleaned = scrub(line)
-    for secret in ["ana.b@example.com", "23456789", "00:1A:2b", "abc.def-123", "52.520008",
-                   "13.404954", "s3cr3t"]:
+    for secret in [
+        "ana.b@example.com",
+        "23456789",
+        "00:1A:2b",
+        "abc.def-123",
+        "52.520008",
+        "13.404954",
+        "s3cr3t",
+    ]:
         assert secret not in cleaned, secret
     assert "52.52" in cleaned, "coarse coordinates stay useful"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pyotp
+
 from support import PASSWORD, latest_token, sign_up
 
 REGISTER = "/api/v1/auth/register"
@@ -12,8 +13,10 @@ TOKEN = "/api/v1/auth/token"
 
 
 async def test_newcomer_registers_verifies_and_signs_in(client, services):
-    answer = await client.post(REGISTER, json={
-        "email": "Ana@Example.com", "phone": "+49 151 2345 6789", "password": PASSWORD})
+    answer = await client.post(
+        REGISTER,
+        json={"email": "Ana@Example.com", "phone": "+49 151 2345 6789", "password": PASSWORD},
+    )
     assert answer.status_code == 201
     assert answer.json()["email"] == "ana@example.com"
 
@@ -22,15 +25,18 @@ async def test_newcomer_registers_verifies_and_signs_in(client, services):
     assert early.json()["code"] == "email_unverified"
 
     link_token = await latest_token(services, "ana@example.com")
-    assert (await client.get("/api/v1/auth/verify", params={"token": link_token})).status_code == 200
+    assert (
+        await client.get("/api/v1/auth/verify", params={"token": link_token})
+    ).status_code == 200
     again = await client.get("/api/v1/auth/verify", params={"token": link_token})
     assert again.status_code == 422, "a verification link works once"
 
     login = await client.post(TOKEN, json={"email": "ANA@example.com", "password": PASSWORD})
     assert login.status_code == 200
     assert login.json()["token_type"] == "bearer"
-    me = await client.get("/api/v1/me", headers={
-        "Authorization": f"Bearer {login.json()['access_token']}"})
+    me = await client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"}
+    )
     assert me.status_code == 200
     assert me.json()["phone"] == "+4915123456789"
     assert me.json()["email_verified"] is True
@@ -46,8 +52,9 @@ async def test_oauth2_form_login(client, services):
 
 async def test_duplicate_registration_is_a_conflict(client, services):
     await sign_up(client, services, "dup@example.com")
-    again = await client.post(REGISTER, json={
-        "email": "DUP@example.com", "phone": "+33612345678", "password": PASSWORD})
+    again = await client.post(
+        REGISTER, json={"email": "DUP@example.com", "phone": "+33612345678", "password": PASSWORD}
+    )
     assert again.status_code == 409
     assert again.headers["content-type"].startswith("application/problem+json")
 
@@ -77,8 +84,9 @@ async def test_wrong_password_and_unknown_account_look_the_same(client, services
 
 async def test_forged_and_expired_tokens_are_refused(client, services):
     headers, _ = await sign_up(client, services, "exp@example.com")
-    assert (await client.get("/api/v1/me", headers={"Authorization": "Bearer forged"})
-            ).status_code == 401
+    assert (
+        await client.get("/api/v1/me", headers={"Authorization": "Bearer forged"})
+    ).status_code == 401
     assert (await client.get("/api/v1/me")).status_code == 401
     real_clock = services.clock
     services.clock = lambda: real_clock() + timedelta(hours=services.settings.session_ttl_hours + 1)
@@ -88,10 +96,18 @@ async def test_forged_and_expired_tokens_are_refused(client, services):
 
 async def test_logout_and_logout_everywhere(client, services):
     first, _ = await sign_up(client, services, "out@example.com")
-    second = {"Authorization": "Bearer " + (await client.post(TOKEN, json={
-        "email": "out@example.com", "password": PASSWORD})).json()["access_token"]}
-    third = {"Authorization": "Bearer " + (await client.post(TOKEN, json={
-        "email": "out@example.com", "password": PASSWORD})).json()["access_token"]}
+    second = {
+        "Authorization": "Bearer "
+        + (
+            await client.post(TOKEN, json={"email": "out@example.com", "password": PASSWORD})
+        ).json()["access_token"]
+    }
+    third = {
+        "Authorization": "Bearer "
+        + (
+            await client.post(TOKEN, json={"email": "out@example.com", "password": PASSWORD})
+        ).json()["access_token"]
+    }
     assert (await client.post("/api/v1/auth/logout", headers=first)).status_code == 204
     assert (await client.get("/api/v1/me", headers=first)).status_code == 401
     assert (await client.get("/api/v1/me", headers=second)).status_code == 200
@@ -107,20 +123,28 @@ async def test_password_reset_signs_out_everywhere(client, services):
     assert unknown.status_code == asked.status_code == 202
     assert unknown.json() == asked.json(), "no hint whether the account exists"
     token = await latest_token(services, "reset@example.com", marker="Reset token: ")
-    weak = await client.post("/api/v1/auth/password-reset/confirm",
-                             json={"token": token, "password": "12345678"})
+    weak = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "12345678"}
+    )
     assert weak.status_code == 422
-    done = await client.post("/api/v1/auth/password-reset/confirm",
-                             json={"token": token, "password": "a brand new passphrase"})
+    done = await client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "password": "a brand new passphrase"},
+    )
     assert done.status_code == 200
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
-    assert (await client.post(TOKEN, json={"email": "reset@example.com", "password": PASSWORD})
-            ).status_code == 401
-    assert (await client.post(TOKEN, json={"email": "reset@example.com",
-                                           "password": "a brand new passphrase"})
-            ).status_code == 200
-    reused = await client.post("/api/v1/auth/password-reset/confirm",
-                               json={"token": token, "password": "another new passphrase"})
+    assert (
+        await client.post(TOKEN, json={"email": "reset@example.com", "password": PASSWORD})
+    ).status_code == 401
+    assert (
+        await client.post(
+            TOKEN, json={"email": "reset@example.com", "password": "a brand new passphrase"}
+        )
+    ).status_code == 200
+    reused = await client.post(
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token, "password": "another new passphrase"},
+    )
     assert reused.status_code == 422
 
 
@@ -137,8 +161,9 @@ async def test_totp_second_factor(client, services):
     need = await client.post(TOKEN, json=creds)
     assert need.status_code == 401
     assert need.json()["code"] == "otp_required"
-    wrong = await client.post(TOKEN, json=creds | {"otp": "123456" if totp.now() != "123456"
-                                                   else "654321"})
+    wrong = await client.post(
+        TOKEN, json=creds | {"otp": "123456" if totp.now() != "123456" else "654321"}
+    )
     assert wrong.json()["code"] == "otp_invalid"
     assert (await client.post(TOKEN, json=creds | {"otp": totp.now()})).status_code == 200
 
@@ -146,8 +171,9 @@ async def test_totp_second_factor(client, services):
 async def test_web_session_cookie_is_secure_and_needs_csrf(client, services):
     await sign_up(client, services, "web@example.com")
     client.cookies.clear()
-    answer = await client.post("/api/v1/auth/session",
-                               json={"email": "web@example.com", "password": PASSWORD})
+    answer = await client.post(
+        "/api/v1/auth/session", json={"email": "web@example.com", "password": PASSWORD}
+    )
     assert answer.status_code == 200
     cookies = answer.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith("camtel_session="))
@@ -176,25 +202,40 @@ async def test_sign_in_is_rate_limited_per_account_and_address(client, services)
     assert blocked.status_code == 429
     assert int(blocked.headers["retry-after"]) >= 1
     for _ in range(services.settings.login_rate_per_address):
-        if (await client.post(TOKEN, json={"email": "x@example.com", "password": "y"})
-                ).status_code == 429:
+        if (
+            await client.post(TOKEN, json={"email": "x@example.com", "password": "y"})
+        ).status_code == 429:
             break
     else:
         raise AssertionError("the address limit never engaged")
-    refused = await client.post(REGISTER, json={
-        "email": "late@example.com", "phone": "+4915123456789", "password": PASSWORD})
+    refused = await client.post(
+        REGISTER,
+        json={"email": "late@example.com", "phone": "+4915123456789", "password": PASSWORD},
+    )
     assert refused.status_code == 429
 
 
 async def test_minor_is_flagged(client, services):
     today = services.clock().date()
     born = today.replace(year=today.year - 15)
-    answer = await client.post(REGISTER, json={
-        "email": "kid@example.com", "phone": "+4915123456789", "password": PASSWORD,
-        "date_of_birth": born.isoformat()})
+    answer = await client.post(
+        REGISTER,
+        json={
+            "email": "kid@example.com",
+            "phone": "+4915123456789",
+            "password": PASSWORD,
+            "date_of_birth": born.isoformat(),
+        },
+    )
     assert answer.status_code == 201
     assert answer.json()["is_minor"] is True
-    future = await client.post(REGISTER, json={
-        "email": "future@example.com", "phone": "+4915123456789", "password": PASSWORD,
-        "date_of_birth": today.replace(year=today.year + 1).isoformat()})
+    future = await client.post(
+        REGISTER,
+        json={
+            "email": "future@example.com",
+            "phone": "+4915123456789",
+            "password": PASSWORD,
+            "date_of_birth": today.replace(year=today.year + 1).isoformat(),
+        },
+    )
     assert future.status_code == 422

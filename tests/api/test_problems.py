@@ -22,15 +22,20 @@ async def test_malformed_json_wrong_types_unknown_fields(client, services):
         assert answer.status_code in (400, 422), (raw, answer.status_code)
         assert answer.headers["content-type"].startswith(PROBLEM)
         body = answer.json()
-        assert body["status"] == answer.status_code and body["type"].startswith("https://") and body["title"]
+        assert (
+            body["status"] == answer.status_code
+            and body["type"].startswith("https://")
+            and body["title"]
+        )
     assert (await client.get("/api/v1/devices", headers=headers)).json() == []
 
 
 async def test_absurd_sizes(client, services):
     headers, _ = await sign_up(client, services, "size@example.com")
     huge = b'{"name": "' + b"x" * (services.settings.max_request_bytes + 10) + b'"}'
-    answer = await client.post("/api/v1/devices", headers=headers | {
-        "content-type": "application/json"}, content=huge)
+    answer = await client.post(
+        "/api/v1/devices", headers=headers | {"content-type": "application/json"}, content=huge
+    )
     assert answer.status_code == 413
     assert answer.headers["content-type"].startswith(PROBLEM)
 
@@ -38,11 +43,15 @@ async def test_absurd_sizes(client, services):
         for _ in range(20):
             yield b"x" * 100_000
 
-    streamed = await client.post("/api/v1/devices", headers=headers | {
-        "content-type": "application/json"}, content=chunks())
+    streamed = await client.post(
+        "/api/v1/devices", headers=headers | {"content-type": "application/json"}, content=chunks()
+    )
     assert streamed.status_code == 413
-    long_name = await client.post("/api/v1/devices", headers=headers, json={
-        "name": "x" * 5000, "unique_id": "1", "protocol": "osmand"})
+    long_name = await client.post(
+        "/api/v1/devices",
+        headers=headers,
+        json={"name": "x" * 5000, "unique_id": "1", "protocol": "osmand"},
+    )
     assert long_name.status_code == 422
     too_many = await client.get("/api/v1/devices", headers=headers, params={"limit": 10_001})
     assert too_many.status_code == 422
@@ -65,8 +74,12 @@ async def test_healthz_and_openapi(client):
     assert health.status_code == 200
     assert health.json()["checks"]["database"] == "ok"
     spec = (await client.get("/openapi.json")).json()
-    for path in ["/api/v1/auth/token", "/api/v1/auth/register", "/api/v1/devices",
-                 "/api/v1/devices/{device_id}/positions"]:
+    for path in [
+        "/api/v1/auth/token",
+        "/api/v1/auth/register",
+        "/api/v1/devices",
+        "/api/v1/devices/{device_id}/positions",
+    ]:
         assert path in spec["paths"], path
     token_body = spec["paths"]["/api/v1/auth/token"]["post"]["requestBody"]["content"]
     assert {"application/json", "application/x-www-form-urlencoded"} <= set(token_body)

@@ -44,8 +44,11 @@ async def test_erased_rows_do_not_linger_in_the_sqlite_file(client, services, en
 
     headers, _ = await sign_up(client, services, "linger@example.com")
     marker = "Lingering-Van-7f3a9c"
-    made = await client.post("/api/v1/devices", headers=headers, json={
-        "name": marker, "unique_id": "77001", "protocol": "osmand"})
+    made = await client.post(
+        "/api/v1/devices",
+        headers=headers,
+        json={"name": marker, "unique_id": "77001", "protocol": "osmand"},
+    )
     await client.delete(f"/api/v1/devices/{made.json()['id']}", headers=headers)
     async with services.database.session() as db:
         await db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

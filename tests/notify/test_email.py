@@ -20,7 +20,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
 
-    async def handle_DATA(self, _server, _session, envelope):  # noqa: N802 - aiosmtpd hook
+    async def handle_DATA(self, _server, _session, envelope):
         self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
         return "250 OK"
 
@@ -45,15 +45,21 @@ async def test_verification_mail_is_delivered_by_smtp(services, smtp):
     import httpx
 
     inbox, port = smtp
-    configured = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port,
-                                             "smtp_starttls": False})
+    configured = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False}
+    )
     services = Services.build(configured)
     transport = httpx.ASGITransport(app=build_api(services))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="https://t") as client:
-            answer = await client.post("/api/v1/auth/register", json={
-                "email": "smtp@example.com", "phone": "+4915123456789",
-                "password": "a long and private passphrase"})
+            answer = await client.post(
+                "/api/v1/auth/register",
+                json={
+                    "email": "smtp@example.com",
+                    "phone": "+4915123456789",
+                    "password": "a long and private passphrase",
+                },
+            )
             assert answer.status_code == 201
             for _ in range(100):
                 if inbox.messages:
@@ -80,24 +86,32 @@ async def test_verification_mail_is_delivered_by_smtp(services, smtp):
 
 async def test_unreachable_smtp_keeps_the_mail_for_retry(services):
     settings = services.settings
-    configured = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": _free_port(),
-                                             "smtp_starttls": False})
+    configured = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": _free_port(), "smtp_starttls": False}
+    )
     services = Services.build(configured)
     try:
         async with services.database.session() as db:
             services.mailer.queue(db, to="r@example.com", subject="s", body="b", user_id=None)
         assert await services.mailer.deliver_pending() == 0
         async with services.database.session() as db:
-            mail = await db.scalar(select(OutboxMail).where(OutboxMail.to_address == "r@example.com"))
+            mail = await db.scalar(
+                select(OutboxMail).where(OutboxMail.to_address == "r@example.com")
+            )
             assert (mail.status, mail.attempts) == ("pending", 1)
     finally:
         await services.database.dispose()
 
 
 async def test_without_smtp_mail_is_kept_in_the_outbox(client, services):
-    await client.post("/api/v1/auth/register", json={
-        "email": "kept@example.com", "phone": "+4915123456789",
-        "password": "a long and private passphrase"})
+    await client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "kept@example.com",
+            "phone": "+4915123456789",
+            "password": "a long and private passphrase",
+        },
+    )
     async with services.database.session() as db:
         mail = await db.scalar(select(OutboxMail))
     assert mail.status == "kept" and "token=" in mail.body

@@ -1,0 +1,1 @@
+"""Media: stores, analysis, embedded GPS tracks, redaction and sharing (to come)."""

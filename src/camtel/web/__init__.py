@@ -1,0 +1,1 @@
+"""Pages and static assets: the app and the public site (to come)."""

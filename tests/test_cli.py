@@ -1,0 +1,133 @@
+"""The `camtel` command: accounts and outbox for operators, and `camtel demo` end to end."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+from typer.testing import CliRunner
+
+from camtel.cli import app
+
+runner = CliRunner()
+
+
+def _env(tmp_path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"CAMTEL_DATA_DIR": str(tmp_path / "data"), "CAMTEL_DATABASE_URL": ""}
+
+
+def test_user_create_and_outbox(tmp_path):
+    env = _env(tmp_path)
+    made = runner.invoke(
+        app,
+        [
+            "user",
+            "create",
+            "--email",
+            "op@example.com",
+            "--phone",
+            "+49 151 23456789",
+            "--password",
+            "an operator passphrase",
+            "--admin",
+        ],
+        env=env,
+    )
+    assert made.exit_code == 0, made.output
+    assert "created account" in made.output
+    again = runner.invoke(
+        app,
+        [
+            "user",
+            "create",
+            "--email",
+            "OP@example.com",
+            "--phone",
+            "+49 151 23456789",
+            "--password",
+            "an operator passphrase",
+        ],
+        env=env,
+    )
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    weak = runner.invoke(
+        app,
+        [
+            "user",
+            "create",
+            "--email",
+            "w@example.com",
+            "--phone",
+            "+49 151 23456789",
+            "--password",
+            "password",
+        ],
+        env=env,
+    )
+    assert weak.exit_code == 1 and "common" in weak.output
+    empty = runner.invoke(app, ["outbox", "show"], env=env)
+    assert empty.exit_code == 1, "a verified account gets no mail"
+    listed = runner.invoke(app, ["outbox", "list"], env=env)
+    assert listed.exit_code == 0
+    shown = runner.invoke(app, ["config", "show"], env=env)
+    assert "CAMTEL_DATA_DIR" in shown.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_demo_serves_a_working_api(tmp_path):
+    port = _free_port()
+    env = (
+        os.environ
+        | _env(tmp_path)
+        | {
+            "CAMTEL_HTTP_PORT": str(port),
+            "CAMTEL_JT808_PORT": str(_free_port()),
+            "CAMTEL_TELTONIKA_PORT": "0",
+            "CAMTEL_OSMAND_PORT": "0",
+            "CAMTEL_DEMO_DEVICES": "3",
+            "COLUMNS": "200",
+            "CAMTEL_LOG_LEVEL": "WARNING",
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "camtel", "demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        login = None
+        deadline = time.monotonic() + 60
+        output = []
+        while time.monotonic() < deadline and login is None:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            login = re.search(r"sign in as (\S+) with password (\S+)", line)
+        assert login, "".join(output)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", json={"email": login[1], "password": login[2]}
+        )
+        assert token.status_code == 200, token.text
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        devices = httpx.get(f"{base}/api/v1/devices", headers=headers).json()
+        assert len(devices) == 3
+        assert all(d["protocol"] == "jt808" for d in devices)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
