@@ -81,7 +81,7 @@ def _limit(services: Services, request: Request, email: str | None = None) -> No
 async def register(
     body: Registration, request: Request, db: Db, services: Svc, background: BackgroundTasks
 ) -> dict[str, Any]:
-    _limit(services, request)
+    _limit(services, request, body.email)
     settings, now = services.settings, services.clock()
     user = await service.create_account(
         db,
