@@ -19,7 +19,7 @@ demo: install
 	$(BIN)/camtel demo
 
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
 test: lint
