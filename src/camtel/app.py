@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from camtel import __version__
-from camtel.api import auth, devices, health, me, organizations, problems
+from camtel.api import auth, devices, health, live, me, organizations, problems
 from camtel.config import Settings
 from camtel.db import migrate
 from camtel.services import Services
@@ -44,7 +44,7 @@ def build_api(services: Services) -> FastAPI:
         exempt=(f"{API_PREFIX}/media",),
     )
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, me, organizations, devices):
+    for module in (auth, me, organizations, devices, live):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from camtel.accounts.ratelimit import RateLimiter
+from camtel.bus.live import LiveHub
 from camtel.config import Settings
 from camtel.db.base import utcnow
 from camtel.db.engine import Database
@@ -36,6 +37,7 @@ class Services:
     database: Database
     mailer: Mailer
     limiters: Limiters
+    live: LiveHub = field(default_factory=LiveHub)
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod

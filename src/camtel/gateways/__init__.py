@@ -1,0 +1,1 @@
+"""Device gateways: asyncio TCP, HTTP and MQTT servers with per-connection sessions."""
