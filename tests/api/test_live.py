@@ -10,10 +10,10 @@ import uuid
 import pytest
 import uvicorn
 import websockets
-from support import sign_up
 
 from camtel.app import build_api
 from camtel.bus.live import LiveUpdate
+from support import sign_up
 
 
 def _free_port() -> int:
