@@ -25,8 +25,9 @@ def build_api(services: Services) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await services.mailer.deliver_pending()  # mail left over from a previous run
+        mail = asyncio.create_task(_deliver_mail(services))
         yield
+        mail.cancel()
         await services.database.dispose()
 
     app = FastAPI(
@@ -49,6 +50,16 @@ def build_api(services: Services) -> FastAPI:
     app.include_router(api)
     app.include_router(health.router)
     return app
+
+
+async def _deliver_mail(services: Services, every_s: float = 60.0) -> None:
+    """Retry undelivered mail now and then (a send also happens right after each request)."""
+    while True:
+        try:
+            await services.mailer.deliver_pending()
+        except Exception:  # noqa: BLE001 - the next round tries again
+            log.exception("mail delivery round failed")
+        await asyncio.sleep(every_s)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -29,6 +29,16 @@ console = Console()
 err = Console(stderr=True)
 
 
+def _run(coroutine) -> None:  # type: ignore[no-untyped-def]
+    """Run the server's event loop: uvloop when installed, asyncio otherwise."""
+    try:
+        import uvloop
+
+        uvloop.run(coroutine)
+    except ImportError:
+        asyncio.run(coroutine)
+
+
 def _settings() -> Settings:
     from pydantic import ValidationError
 
@@ -49,7 +59,7 @@ def serve() -> None:
     configure(settings.log_level)
     console.print(f"camtel serving on [bold]{settings.base_url}[/bold]")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(composition.serve(settings))
+        _run(composition.serve(settings))
 
 
 @app.command()
@@ -73,7 +83,7 @@ def demo(
         console.print(f"  API docs: {settings.base_url}/docs\n")
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(composition.serve(settings, on_ready=ready))
+        _run(composition.serve(settings, on_ready=ready))
 
 
 @db_app.command("upgrade")

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     )
     http_host: str = Field("127.0.0.1", description="Address the web app and API listen on.")
     http_port: int = Field(8080, ge=0, le=65535, description="Port of the web app and API.")
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers camtel trusts (e.g. `127.0.0.1`); empty trusts none.",
+    )
     public_url: str = Field(
         "",
         description="Address people use to reach camtel, for links in emails; empty means "
@@ -46,8 +51,9 @@ class Settings(BaseSettings):
         5055, ge=0, le=65535, description="OsmAnd / Traccar Client HTTP ingest; 0 is off."
     )
     mqtt_url: str = Field(
-        "", description="MQTT broker to take JSON positions from, e.g. `mqtt://127.0.0.1:1883`; "
-        "empty turns MQTT ingest off."
+        "",
+        description="MQTT broker to take JSON positions from, e.g. `mqtt://127.0.0.1:1883`; "
+        "empty turns MQTT ingest off.",
     )
     mqtt_topic: str = Field(
         "camtel/+/position", description="MQTT topic filter; the `+` level is the device id."
@@ -56,16 +62,22 @@ class Settings(BaseSettings):
         600, ge=10, le=86_400, description="Close a device connection silent for this long."
     )
     gateway_max_buffer: int = Field(
-        65_536, ge=1024, le=16_777_216, description="Largest unframed input kept per connection "
-        "before it is dropped (bytes)."
+        65_536,
+        ge=1024,
+        le=16_777_216,
+        description="Largest unframed input kept per connection before it is dropped (bytes).",
     )
     jt808_tz_offset_hours: float = Field(
-        8.0, ge=-12, le=14, description="Time zone of JT/T 808 device clocks (the standard says "
-        "UTC+8); a device's `tz_offset_hours` attribute overrides it."
+        8.0,
+        ge=-12,
+        le=14,
+        description="Time zone of JT/T 808 device clocks (the standard says "
+        "UTC+8); a device's `tz_offset_hours` attribute overrides it.",
     )
     jt808_auth_secret: str = Field(
-        "", description="Secret mixed into JT/T 808 authentication codes; empty accepts any code "
-        "from a registered device."
+        "",
+        description="Secret mixed into JT/T 808 authentication codes; empty accepts any code "
+        "from a registered device.",
     )
     pipeline_batch_size: int = Field(
         500, ge=1, le=100_000, description="Most positions written to the database in one batch."

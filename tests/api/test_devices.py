@@ -45,6 +45,9 @@ async def test_create_list_rename_delete(client, services):
     headers, _ = await sign_up(client, services, "own@example.com")
     made = await _device(client, headers, "000012345678")
     assert made["unique_id"] == "000012345678", "leading zeros are kept"
+    typed = await _device(client, headers, "13912345678")
+    assert typed["unique_id"] == "013912345678", "padded as the device pads its number"
+    await client.delete(f"{DEVICES}/{typed['id']}", headers=headers)
     assert made["status"] == "unknown"
     listed = (await client.get(DEVICES, headers=headers)).json()
     assert [d["id"] for d in listed] == [made["id"]]

@@ -77,6 +77,7 @@ async def test_verification_mail_is_delivered_by_smtp(services, smtp):
                 select(OutboxMail).where(OutboxMail.to_address == "smtp@example.com")
             )
             assert mail.status == "sent" and mail.sent_at is not None
+            assert token not in mail.body, "a delivered link does not stay in the database"
         async with httpx.AsyncClient(transport=transport, base_url="https://t") as client:
             verified = await client.get("/api/v1/auth/verify", params={"token": token})
             assert verified.status_code == 200

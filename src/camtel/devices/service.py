@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from camtel.accounts.caller import Caller
 from camtel.accounts.models import Membership
 from camtel.accounts.roles import can_manage_devices, sees_all_devices
-from camtel.devices.identity import unique_id_problem
+from camtel.devices.identity import normalise_unique_id, unique_id_problem
 from camtel.devices.models import Device, DeviceGroup, PendingDevice, Position
 from camtel.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -86,6 +86,7 @@ async def create(
     attributes: dict[str, Any] | None = None,
 ) -> Device:
     """Register a device; claims it from the pending list when it already called in."""
+    unique_id = normalise_unique_id(protocol, unique_id)
     problem = unique_id_problem(protocol, unique_id)
     if problem:
         raise Invalid(problem, field="unique_id")

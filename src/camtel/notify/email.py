@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 #: Give up on a mail after this many failed SMTP attempts (it stays visible in the outbox).
 MAX_ATTEMPTS = 5
+#: What a delivered mail's body becomes: it may have carried a one-time link.
+REDACTED = "[body removed after delivery]"
 
 
 class Mailer:
@@ -75,6 +77,8 @@ class Mailer:
                     )
                     continue
                 mail.status, mail.sent_at, mail.error = "sent", utcnow(), ""
+                # Links in mail are credentials; once delivered, the copy here is not needed.
+                mail.body = REDACTED
                 sent += 1
             return sent
 
