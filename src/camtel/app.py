@@ -57,7 +57,7 @@ async def _deliver_mail(services: Services, every_s: float = 60.0) -> None:
     while True:
         try:
             await services.mailer.deliver_pending()
-        except Exception:  # noqa: BLE001 - the next round tries again
+        except Exception:
             log.exception("mail delivery round failed")
         await asyncio.sleep(every_s)
 
