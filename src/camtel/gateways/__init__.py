@@ -1,1 +1,1 @@
-"""Device gateways: asyncio TCP, HTTP and MQTT servers with per-connection sessions."""
+"""Device-facing servers (TCP, HTTP, MQTT): framing, sessions, replies after durable writes."""

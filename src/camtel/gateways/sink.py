@@ -1,0 +1,104 @@
+"""Where gateways hand over what devices said: the bus, the durability wait, live sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Protocol
+
+from camtel.bus.base import Bus, Envelope
+from camtel.db.base import utcnow
+from camtel.gateways.registry import DeviceRef, Registry
+from camtel.messages import Command, Message, Position
+from camtel.pipeline.filter import dedup_key
+
+log = logging.getLogger(__name__)
+
+
+class Live(Protocol):
+    """A device connection that can be closed and, for some protocols, sent commands."""
+
+    def close(self) -> None: ...
+
+    async def send_command(self, command: Command) -> int | None: ...
+
+
+class Sessions:
+    """One live connection per device: a device that reconnects takes its session over."""
+
+    def __init__(self) -> None:
+        self._live: dict[uuid.UUID, Live] = {}
+        self.takeovers = 0
+
+    def claim(self, device_id: uuid.UUID, live: Live) -> None:
+        """Make `live` the device's connection, closing the one it had before."""
+        previous = self._live.get(device_id)
+        self._live[device_id] = live
+        if previous is not None and previous is not live:
+            self.takeovers += 1
+            previous.close()
+
+    def release(self, device_id: uuid.UUID, live: Live) -> None:
+        """Forget the connection, unless a newer one has already taken over."""
+        if self._live.get(device_id) is live:
+            del self._live[device_id]
+
+    def get(self, device_id: uuid.UUID) -> Live | None:
+        return self._live.get(device_id)
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+
+class Sink:
+    """Publishes a known device's messages on the bus and waits until they are durable."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        registry: Registry,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        durable_timeout_s: float = 30.0,
+    ) -> None:
+        self.bus = bus
+        self.registry = registry
+        self.sessions = Sessions()
+        self.clock = clock
+        self.durable_timeout_s = durable_timeout_s
+        self.counters: Counter[str] = Counter()
+
+    async def publish(self, device: DeviceRef, messages: Iterable[Message]) -> list[Envelope]:
+        """Queue positions (and a "heard from" when there are none); do not wait."""
+        now = self.clock()
+        loop = asyncio.get_running_loop()
+        envelopes = [
+            Envelope(device.id, m, now, dedup_key(m), loop.create_future())
+            for m in messages
+            if isinstance(m, Position)
+        ]
+        if not envelopes:
+            envelopes = [Envelope(device.id, None, now)]
+        for envelope in envelopes:
+            await self.bus.publish(envelope)
+        self.counters["positions_published"] += sum(e.position is not None for e in envelopes)
+        return envelopes
+
+    async def deliver(self, device: DeviceRef, messages: Iterable[Message]) -> bool:
+        """Publish and wait until every position is durable (or decided); False otherwise,
+        and then the device must not be acknowledged: it will send them again."""
+        envelopes = await self.publish(device, messages)
+        futures = [e.done for e in envelopes if e.done is not None]
+        if not futures:
+            return True
+        finished, pending = await asyncio.wait(futures, timeout=self.durable_timeout_s)
+        failed = [f for f in finished if f.exception() is not None]
+        if pending or failed:
+            self.counters["not_durable"] += len(futures)
+            return False
+        self.counters["durable"] += len(futures)
+        return True

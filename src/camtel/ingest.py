@@ -1,0 +1,182 @@
+"""Ingest: the gateways, the bus and the pipeline worker of one process, run together.
+
+The composition root builds it with `Ingest.build(services)`, starts it after the database
+is ready, merges `readiness()` into /healthz and stops it before the database goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from camtel import bus as buses
+from camtel.bus.base import Envelope
+from camtel.gateways.jt808 import Jt808Handler
+from camtel.gateways.mqtt import MqttGateway
+from camtel.gateways.osmand import OsmandApp, OsmandGateway
+from camtel.gateways.registry import Registry
+from camtel.gateways.sink import Sink
+from camtel.gateways.tcp import Connection, Handler, TcpGateway
+from camtel.gateways.teltonika import TeltonikaHandler
+from camtel.messages import Command
+from camtel.pipeline.store import Store
+from camtel.pipeline.worker import Worker
+from camtel.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Gateway(Protocol):
+    counters: Any
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    @property
+    def serving(self) -> bool: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+class NotConnected(LookupError):
+    """The device has no live connection to send a command on."""
+
+
+class Ingest:
+    """Every way positions come in, and the worker that stores them."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        bus: buses.Bus,
+        registry: Registry,
+        sink: Sink,
+        worker: Worker,
+        gateways: dict[str, Gateway],
+        mqtt: MqttGateway | None,
+    ) -> None:
+        self.services = services
+        self.bus = bus
+        self.registry = registry
+        self.sink = sink
+        self.worker = worker
+        self.gateways = gateways
+        self.mqtt = mqtt
+        self.ports: dict[str, int] = {}
+        self._started: list[Gateway] = []
+
+    @classmethod
+    def build(cls, services: Services) -> Ingest:
+        """Everything from settings; no I/O until `start`. A port of 0 leaves a gateway off."""
+        settings, clock = services.settings, services.clock
+        bus = buses.from_url(settings.bus_url)
+        registry = Registry(services.database, clock=clock)
+        sink = Sink(bus, registry, clock=clock)
+        store = Store(services.database, batch_size=settings.pipeline_batch_size)
+        worker = Worker(bus, store, clock=clock)
+        # Devices reach the gateways from outside; a separate `gateway_host` setting, when the
+        # settings grow one, lets the API stay on loopback behind a proxy.
+        host = getattr(settings, "gateway_host", settings.http_host)
+        idle = float(settings.gateway_idle_timeout_s)
+
+        def tcp(name: str, port: int, make: Callable[..., Handler]) -> TcpGateway:
+            def handler(connection: Connection) -> Handler:
+                return make(connection, sink, settings, clock)
+
+            return TcpGateway(name, host=host, port=port, handler=handler, idle_timeout_s=idle)
+
+        gateways: dict[str, Gateway] = {}
+        if settings.jt808_port:
+            gateways["jt808"] = tcp("jt808", settings.jt808_port, Jt808Handler)
+        if settings.teltonika_port:
+            gateways["teltonika"] = tcp("teltonika", settings.teltonika_port, TeltonikaHandler)
+        if settings.osmand_port:
+            gateways["osmand"] = OsmandGateway(
+                OsmandApp(sink, clock), host=host, port=settings.osmand_port
+            )
+        mqtt = None
+        if settings.mqtt_url:
+            mqtt = MqttGateway(settings.mqtt_url, settings.mqtt_topic, sink, clock=clock)
+        return cls(
+            services,
+            bus=bus,
+            registry=registry,
+            sink=sink,
+            worker=worker,
+            gateways=gateways,
+            mqtt=mqtt,
+        )
+
+    async def start(self) -> None:
+        """Start the worker first (gateways wait on it), then every enabled gateway."""
+        self.worker.start()
+        try:
+            for name, gateway in self.gateways.items():
+                await gateway.start()
+                self._started.append(gateway)
+                self.ports[name] = gateway.port
+            if self.mqtt is not None:
+                await self.mqtt.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop taking input, then let the worker finish what it holds."""
+        if self.mqtt is not None:
+            await self.mqtt.stop()
+        for gateway in reversed(self._started):
+            try:
+                await gateway.stop()
+            except Exception:
+                log.exception("a gateway did not stop cleanly")
+        self._started.clear()
+        await self.worker.stop()
+        await self.bus.close()
+
+    def on_stored(self, listener: Callable[[list[Envelope]], None]) -> None:
+        """Call `listener` (quickly, without awaiting) with each batch of positions just
+        committed: the hook for live updates and, later, events."""
+        self.worker.store.listeners.append(listener)
+
+    def readiness(self) -> dict[str, Callable[[], bool]]:
+        """Name -> "is it ready?" for /healthz: the pipeline and every enabled gateway."""
+        checks: dict[str, Callable[[], bool]] = {"pipeline": lambda: self.worker.running}
+        for name, gateway in self.gateways.items():
+            checks[name] = lambda g=gateway: g.serving
+        if self.mqtt is not None:
+            checks["mqtt"] = lambda m=self.mqtt: m.connected
+        return checks
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Counters per part: gateways (frames, rejections by reason, drops), pipeline, store."""
+        out: dict[str, dict[str, int]] = {
+            name: dict(gateway.counters) for name, gateway in self.gateways.items()
+        }
+        for name, gateway in self.gateways.items():
+            if isinstance(gateway, TcpGateway):
+                out[name]["open_connections"] = gateway.connections
+        if self.mqtt is not None:
+            out["mqtt"] = dict(self.mqtt.counters)
+        out["sink"] = dict(self.sink.counters) | {"takeovers": self.sink.sessions.takeovers}
+        out["registry"] = dict(self.registry.counters)
+        out["pipeline"] = dict(self.worker.counters)
+        out["store"] = dict(self.worker.store.counters)
+        out["bus"] = {"depth": self.bus.depth()}
+        return out
+
+    async def send_command(self, device_id: uuid.UUID, command: Command) -> int | None:
+        """Send a command to a connected device; the downlink serial when the protocol has one.
+
+        Raises NotConnected when the device has no live connection here, and ValueError when
+        its protocol cannot express the command.
+        """
+        live = self.sink.sessions.get(device_id)
+        if live is None:
+            raise NotConnected("the device is not connected")
+        return await live.send_command(command)

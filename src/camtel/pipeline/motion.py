@@ -1,0 +1,75 @@
+"""Odometer and motion: distance between consecutive fixes and a moving/stopped state. Pure."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from camtel.messages import Position
+from camtel.protocols.base import MAX_SPEED_KMH
+
+EARTH_RADIUS_M = 6_371_008.8
+#: Hysteresis: start moving above this speed, stop below `STOP_KMH` (GPS speed jitters).
+START_KMH = 5.0
+STOP_KMH = 2.0
+#: A parked receiver wanders by tens of metres; below this, a stopped device did not move.
+JITTER_M = 30.0
+
+
+@dataclass(slots=True)
+class MotionState:
+    """One device's newest valid fix, odometer and whether it is moving."""
+
+    last: Position | None = None
+    odometer_m: float = 0.0
+    moving: bool = False
+
+
+def distance_m(a: Position, b: Position) -> float:
+    """Great-circle distance between two fixes (haversine), in metres."""
+    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
+    dlat = lat2 - lat1
+    dlon = math.radians(b.longitude - a.longitude)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _moving(was_moving: bool, speed_kmh: float) -> bool:
+    return speed_kmh >= STOP_KMH if was_moving else speed_kmh > START_KMH
+
+
+def advance(state: MotionState, position: Position) -> dict[str, Any]:
+    """Update the state with a fix; return the attributes to add to it.
+
+    Only a valid fix newer than the last one moves the odometer. A late fix (uploaded from
+    the device's store) or an invalid one gets a motion flag from its own speed and nothing
+    else, so history arriving out of order never rewinds or inflates the odometer. A jump
+    faster than any vehicle (a glitch, or a device that moved while switched off) becomes
+    the new reference without adding distance.
+    """
+    last = state.last
+    own_speed = position.speed_kmh
+    if last is not None and position.time <= last.time:
+        return {"motion": _moving(False, own_speed or 0.0)}
+    if not position.valid:
+        return {"motion": _moving(state.moving, own_speed or 0.0), "odometer_m": state.odometer_m}
+    step = 0.0
+    implied_kmh = 0.0
+    if last is not None:
+        step = distance_m(last, position)
+        seconds = (position.time - last.time).total_seconds()
+        implied_kmh = step / seconds * 3.6
+        if implied_kmh > MAX_SPEED_KMH:
+            step = 0.0
+    speed = own_speed if own_speed is not None else implied_kmh
+    state.moving = _moving(state.moving, speed)
+    if not state.moving and step < JITTER_M:
+        step = 0.0
+    state.odometer_m += step
+    state.last = position
+    return {
+        "motion": state.moving,
+        "distance_m": round(step, 1),
+        "odometer_m": round(state.odometer_m, 1),
+    }

@@ -1,0 +1,50 @@
+"""The pipeline, in order: every position of one device passes these stages one at a time.
+
+    filter  → drop the impossible and the already stored (pipeline/filter.py)
+    motion  → odometer, moving/stopped (pipeline/motion.py)
+    store   → batched, idempotent write; the device is acknowledged after it (pipeline/store.py)
+
+A stage is a function `(envelope, state, now) -> drop reason | None` that may replace
+`envelope.position`; the per-device `state` is touched only by the worker that owns the
+device's partition. Geofences, alarms and overspeed will be stages here, before `store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from camtel.bus.base import Envelope
+from camtel.pipeline import filter as position_filter
+from camtel.pipeline import motion
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """Everything the stages remember about one device between its positions."""
+
+    filter: position_filter.FilterState = field(default_factory=position_filter.FilterState)
+    motion: motion.MotionState = field(default_factory=motion.MotionState)
+
+
+Stage = Callable[[Envelope, DeviceState, datetime], str | None]
+
+
+def filter_stage(envelope: Envelope, state: DeviceState, now: datetime) -> str | None:
+    assert envelope.position is not None
+    return position_filter.judge(envelope.position, envelope.dedup, state.filter, now)
+
+
+def motion_stage(envelope: Envelope, state: DeviceState, now: datetime) -> str | None:
+    position = envelope.position
+    assert position is not None
+    added = motion.advance(state.motion, position)
+    envelope.position = replace(position, attributes={**position.attributes, **added})
+    return None
+
+
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("filter", filter_stage),
+    ("motion", motion_stage),
+)
