@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -79,6 +80,18 @@ def test_user_create_and_outbox(tmp_path):
     assert "CAMTEL_DATA_DIR" in shown.output
 
 
+async def _first_live_position(port: int, token: str) -> dict:
+    import json
+
+    import websockets
+
+    async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/live?token={token}") as ws:
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            if message["type"] == "position":
+                return message
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -128,6 +141,22 @@ def test_demo_serves_a_working_api(tmp_path):
         devices = httpx.get(f"{base}/api/v1/devices", headers=headers).json()
         assert len(devices) == 3
         assert all(d["protocol"] == "jt808" for d in devices)
+        token_only = headers["Authorization"].split()[1]
+        live = asyncio.run(_first_live_position(port, token_only))
+        assert live["device_id"] in {d["id"] for d in devices}
+        assert -90 <= live["latitude"] <= 90 and live["time"]
+        tracks = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(tracks) < 3:
+            for device in devices:
+                got = httpx.get(f"{base}/api/v1/devices/{device['id']}/positions",
+                                headers=headers).json()
+                if len(got) >= 2:
+                    tracks[device["id"]] = got
+            time.sleep(1)
+        assert len(tracks) == 3, "every simulated dash cam reports through the gateway"
+        for points in tracks.values():
+            assert len({(p["latitude"], p["longitude"]) for p in points}) >= 2, "they move"
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -11,8 +11,11 @@ from fastapi import APIRouter, FastAPI
 
 from camtel import __version__
 from camtel.api import auth, devices, health, live, me, organizations, problems
+from camtel.bus.base import Envelope
+from camtel.bus.live import LiveHub, LiveUpdate
 from camtel.config import Settings
 from camtel.db import migrate
+from camtel.ingest import Ingest
 from camtel.services import Services
 
 log = logging.getLogger(__name__)
@@ -75,14 +78,19 @@ def prepare(settings: Settings) -> None:
 
 
 async def serve(
-    settings: Settings, *, on_ready: Callable[[Services], object] | None = None
+    settings: Settings, *, on_ready: Callable[[Services, Ingest], object] | None = None
 ) -> None:
     """Run the whole system in this process until cancelled."""
     import uvicorn
 
     prepare(settings)
     services = Services.build(settings)
+    ingest = Ingest.build(services)
+    ingest.on_stored(lambda batch: publish_positions(services.live, batch))
+    services.device_listeners.append(ingest.registry.forget)
     app = build_api(services)
+    app.state.readiness = ingest.readiness()
+    await ingest.start()
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -92,10 +100,37 @@ async def serve(
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
-        await asyncio.sleep(0.05)
-    if on_ready is not None and server.started:
-        result = on_ready(services)
-        if asyncio.iscoroutine(result):
-            await result
-    await task
+    try:
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
+            await asyncio.sleep(0.05)
+        if on_ready is not None and server.started:
+            result = on_ready(services, ingest)
+            if asyncio.iscoroutine(result):
+                await result
+        await task
+    finally:
+        await ingest.stop()
+
+
+def publish_positions(live: LiveHub, batch: list[Envelope]) -> None:
+    """Hand each newly stored position to live viewers."""
+    for envelope in batch:
+        position = envelope.position
+        if position is None:
+            continue
+        live.publish(
+            LiveUpdate(
+                "position",
+                envelope.device_id,
+                {
+                    "time": position.time.isoformat(),
+                    "latitude": position.latitude,
+                    "longitude": position.longitude,
+                    "speed_kmh": position.speed_kmh,
+                    "course": position.course,
+                    "altitude": position.altitude,
+                    "valid": position.valid,
+                    "attributes": position.attributes,
+                },
+            )
+        )

@@ -68,7 +68,7 @@ def demo(
 ) -> None:
     """Start camtel with a demo organisation, login and devices, and print how to sign in."""
     from camtel import app as composition
-    from camtel.demo import seed
+    from camtel.demo import drive, seed
     from camtel.logs import configure
 
     settings = _settings()
@@ -76,14 +76,40 @@ def demo(
     composition.prepare(settings)
     password = "demo-" + secrets.token_urlsafe(9)
 
-    async def ready(services):  # type: ignore[no-untyped-def]
+    fleet = []
+
+    async def ready(services, ingest):  # type: ignore[no-untyped-def]
         await seed(services, email=email, password=password)
+        if "jt808" in ingest.ports and settings.demo_devices:
+            fleet.append(drive(services, port=ingest.ports["jt808"]))
         console.print(f"\n[bold green]camtel demo[/bold green] at {settings.base_url}")
         console.print(f"  sign in as [bold]{email}[/bold] with password [bold]{password}[/bold]")
         console.print(f"  API docs: {settings.base_url}/docs\n")
 
     with contextlib.suppress(KeyboardInterrupt):
         _run(composition.serve(settings, on_ready=ready))
+
+
+@app.command()
+def simulate(
+    devices: Annotated[int, typer.Option(min=1, help="How many dash cams.")] = 10,
+    host: Annotated[str, typer.Option(help="JT/T 808 gateway address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="JT/T 808 gateway port.")] = 5015,
+    rate: Annotated[float, typer.Option(min=0, help="Reports per second per device.")] = 0.2,
+    duration: Annotated[
+        float | None, typer.Option(min=0.1, help="Seconds to run; default until Ctrl-C.")
+    ] = None,
+    prefix: Annotated[str, typer.Option(help="First digits of the terminal numbers.")] = "0138",
+    seed: Annotated[int, typer.Option(help="Seed of the routes (same seed, same drive).")] = 0,
+) -> None:
+    """JT/T 808 dash cams that register, authenticate and drive realistic routes."""
+    from camtel.sim.cli import simulate as run
+
+    try:
+        run(devices, host, port, rate, duration, prefix, seed=seed, console=console)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
 
 
 @db_app.command("upgrade")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from camtel.accounts.caller import load_caller
@@ -10,8 +12,10 @@ from camtel.accounts.service import create_account
 from camtel.devices import service as devices
 from camtel.devices.models import Device
 from camtel.services import Services
+from camtel.sim.fleet import Fleet, FleetConfig, phone_number
 
 DEMO_PHONE = "+49 151 23456789"
+DEMO_PREFIX = "0138"
 
 
 async def seed(services: Services, *, email: str, password: str) -> None:
@@ -37,7 +41,7 @@ async def seed(services: Services, *, email: str, password: str) -> None:
             user.password_hash = passwords.hash_password(password)
         caller = await load_caller(db, user=user, session=None)
         for n in range(1, services.settings.demo_devices + 1):
-            unique_id = f"0138000{n:05d}"
+            unique_id = phone_number(DEMO_PREFIX, n)
             exists = await db.scalar(
                 select(Device.id).where(Device.protocol == "jt808", Device.unique_id == unique_id)
             )
@@ -50,3 +54,16 @@ async def seed(services: Services, *, email: str, password: str) -> None:
                     protocol="jt808",
                     now=now,
                 )
+
+
+def drive(services: Services, *, port: int) -> asyncio.Task[object]:
+    """Start the demo fleet: simulated JT/T 808 dash cams driving against our own gateway."""
+    config = FleetConfig(
+        devices=services.settings.demo_devices,
+        host="127.0.0.1",
+        port=port,
+        rate=0.2,
+        duration=None,
+        prefix=DEMO_PREFIX,
+    )
+    return asyncio.create_task(Fleet(config).run(), name="demo-fleet")

@@ -38,7 +38,15 @@ class Services:
     mailer: Mailer
     limiters: Limiters
     live: LiveHub = field(default_factory=LiveHub)
+    #: Called with (protocol, unique_id) when a device is registered or deleted, so that
+    #: caches of "which device is this" (the gateways') learn it at once.
+    device_listeners: list[Callable[[str, str], None]] = field(default_factory=list)
     clock: Callable[[], datetime] = field(default=utcnow)
+
+    def device_changed(self, protocol: str, unique_id: str) -> None:
+        """Tell every listener that the device behind (protocol, unique_id) changed."""
+        for listener in self.device_listeners:
+            listener(protocol, unique_id)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

@@ -137,6 +137,8 @@ async def create_device(body: DeviceIn, caller: CallerDep, db: Db, services: Svc
         attributes=body.attributes,
         now=services.clock(),
     )
+    await db.commit()  # gateways look the device up in their own sessions
+    services.device_changed(device.protocol, device.unique_id)
     return device_out(device, services.clock())
 
 
@@ -186,8 +188,12 @@ async def change_device(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a device and its positions",
 )
-async def delete_device(device_id: uuid.UUID, caller: CallerDep, db: Db) -> None:
+async def delete_device(device_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc) -> None:
+    device = await service.get(db, caller=caller, device_id=device_id)
+    identity = (device.protocol, device.unique_id)
     await service.remove(db, caller=caller, device_id=device_id)
+    await db.commit()
+    services.device_changed(*identity)
 
 
 @router.get(
