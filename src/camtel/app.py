@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from camtel import __version__
-from camtel.api import auth, devices, health, live, me, organizations, problems
+from camtel.api import auth, devices, events, health, live, me, organizations, problems
 from camtel.bus.base import Envelope
 from camtel.bus.live import LiveHub, LiveUpdate
 from camtel.config import Settings
@@ -48,7 +48,7 @@ def build_api(services: Services) -> FastAPI:
         exempt=(f"{API_PREFIX}/media",),
     )
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, me, organizations, devices, live):
+    for module in (auth, me, organizations, devices, events, live):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -110,3 +110,20 @@ class Rejected:
 
 
 Message = Position | Heartbeat | Register | Auth | Logout | MediaChunk | CommandReply
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """Something that happened to a device, decided by a pipeline stage.
+
+    `cause` makes it idempotent: the same cause (e.g. "geofence_exit:<fence>:<fix time>")
+    stored twice is one event.
+    """
+
+    type: str
+    time: datetime
+    cause: str
+    urgent: bool = False
+    latitude: float | None = None
+    longitude: float | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)

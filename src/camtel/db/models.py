@@ -3,8 +3,15 @@
 from camtel.accounts import models as accounts_models
 from camtel.db.base import Base
 from camtel.devices import models as devices_models
+from camtel.events import models as events_models
 from camtel.notify import models as notify_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "devices_models", "metadata", "notify_models"]
+__all__ = [
+    "accounts_models",
+    "devices_models",
+    "events_models",
+    "metadata",
+    "notify_models",
+]

@@ -130,6 +130,11 @@ REGISTRY: dict[str, PersonalData] = {
             "live map, trips, geofences, reports",
         ),
         PersonalData(
+            "events", (Category.LOCATION,), "events.device_id -> devices",
+            "1 year", True, Erasure.CASCADE,
+            "alerts and history: fences crossed, alarms, speeding",
+        ),
+        PersonalData(
             "pending_devices",
             (Category.DIAGNOSTICS,),
             "none: the device's own identifier (IMEI, SIM number) before anyone claims it",

@@ -1,0 +1,1 @@
+"""Events: what happened to a device (fence crossed, alarm, overspeed...), stored and listed."""
