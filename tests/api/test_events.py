@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from support import sign_up
-
 from camtel.events.models import Event
+from support import sign_up
 
 
 async def _events(services, device, kinds):  # type: ignore[no-untyped-def]
