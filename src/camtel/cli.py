@@ -113,7 +113,7 @@ def simulate(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply database migrations."""
     from camtel.db import migrate
 
