@@ -10,12 +10,23 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from camtel import __version__
-from camtel.api import auth, devices, events, health, live, me, organizations, problems
+from camtel.api import (
+    auth,
+    devices,
+    events,
+    health,
+    live,
+    me,
+    organizations,
+    problems,
+    rights,
+)
 from camtel.bus.base import Envelope
 from camtel.bus.live import LiveHub, LiveUpdate
 from camtel.config import Settings
 from camtel.db import migrate
 from camtel.ingest import Ingest
+from camtel.privacy import erasure, retention
 from camtel.services import Services
 
 log = logging.getLogger(__name__)
@@ -28,9 +39,14 @@ def build_api(services: Services) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        mail = asyncio.create_task(_deliver_mail(services))
+        await erasure.resume(services.database, now=services.clock())
+        chores = [
+            asyncio.create_task(_deliver_mail(services)),
+            asyncio.create_task(_sweep(services)),
+        ]
         yield
-        mail.cancel()
+        for chore in chores:
+            chore.cancel()
         await services.database.dispose()
 
     app = FastAPI(
@@ -48,7 +64,7 @@ def build_api(services: Services) -> FastAPI:
         exempt=(f"{API_PREFIX}/media",),
     )
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, me, organizations, devices, events, live):
+    for module in (auth, rights, me, organizations, devices, events, live):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
@@ -62,6 +78,17 @@ async def _deliver_mail(services: Services, every_s: float = 60.0) -> None:
             await services.mailer.deliver_pending()
         except Exception:
             log.exception("mail delivery round failed")
+        await asyncio.sleep(every_s)
+
+
+async def _sweep(services: Services, every_s: float = 3600.0) -> None:
+    """Apply retention every hour."""
+    while True:
+        try:
+            async with services.database.session() as db:
+                await retention.sweep(db, now=services.clock())
+        except Exception:
+            log.exception("retention sweep failed")
         await asyncio.sleep(every_s)
 
 

@@ -20,10 +20,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Mail kept or sent by camtel.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+privacy_app = typer.Typer(help="Privacy: retention, record of processing.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(config_app, name="config")
+app.add_typer(privacy_app, name="privacy")
 
 console = Console()
 err = Console(stderr=True)
@@ -230,6 +232,43 @@ def config_show() -> None:
     for key, value in _settings().describe().items():
         table.add_row(f"CAMTEL_{key.upper()}", str(value))
     console.print(table)
+
+
+@privacy_app.command("sweep")
+def privacy_sweep() -> None:
+    """Delete what has outlived its retention now (camtel serve also does this hourly)."""
+    from camtel.db.engine import Database
+    from camtel.db.migrate import upgrade
+    from camtel.privacy.retention import sweep
+
+    settings = _settings()
+    upgrade(settings.sqlalchemy_url)
+
+    async def run() -> dict[str, int]:
+        database = Database(settings.sqlalchemy_url)
+        try:
+            async with database.session() as db:
+                return await sweep(db, now=datetime.now(UTC))
+        finally:
+            await database.dispose()
+
+    table = Table("table", "rows deleted")
+    for name, count in asyncio.run(run()).items():
+        table.add_row(name, str(count))
+    console.print(table)
+
+
+@privacy_app.command("ropa")
+def privacy_ropa(
+    fmt: Annotated[str, typer.Option("--format", help="markdown or json")] = "markdown",
+) -> None:
+    """Print the record of processing activities (GDPR Art. 30) from the registry."""
+    from camtel.privacy import ropa
+
+    if fmt not in ("markdown", "json"):
+        err.print("[red]--format is markdown or json[/red]")
+        raise typer.Exit(2)
+    print(ropa.as_json() if fmt == "json" else ropa.as_markdown())
 
 
 async def _query(query):  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from camtel.db.base import Base
 from camtel.devices import models as devices_models
 from camtel.events import models as events_models
 from camtel.notify import models as notify_models
+from camtel.privacy import rights_models
 
 metadata = Base.metadata
 
@@ -14,4 +15,5 @@ __all__ = [
     "events_models",
     "metadata",
     "notify_models",
+    "rights_models",
 ]

@@ -135,6 +135,24 @@ REGISTRY: dict[str, PersonalData] = {
             "alerts and history: fences crossed, alarms, speeding",
         ),
         PersonalData(
+            "privacy_requests",
+            (Category.ACCOUNT,),
+            "privacy_requests.user_id",
+            "3 years (proof that requests were answered); no identifier after an erasure",
+            True,
+            Erasure.ANONYMISE,
+            "answering and proving export and erasure requests",
+        ),
+        PersonalData(
+            "legal_holds",
+            (Category.ORGANISATION,),
+            "legal_holds.organization_id",
+            "until released",
+            True,
+            Erasure.CASCADE,
+            "pausing deletion during a dispute",
+        ),
+        PersonalData(
             "pending_devices",
             (Category.DIAGNOSTICS,),
             "none: the device's own identifier (IMEI, SIM number) before anyone claims it",
@@ -149,4 +167,5 @@ REGISTRY: dict[str, PersonalData] = {
 #: Tables that hold no personal data, each with the reason, so the decision is explicit.
 NOT_PERSONAL: dict[str, str] = {
     "alembic_version": "schema revision only",
+    "retention_overrides": "an organisation's retention settings",
 }

@@ -1,0 +1,195 @@
+"""The person's rights: export everything (`GET /me/export`), erase everything (`DELETE /me`);
+for operators, the list of requests; for organisations, legal holds and retention."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, status
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+from sqlalchemy import select
+
+from camtel.accounts.roles import can_manage_devices
+from camtel.api.deps import CallerDep, Db, Svc
+from camtel.api.schemas import Out, Strict
+from camtel.errors import Forbidden, Invalid, NotFound
+from camtel.privacy import erasure
+from camtel.privacy.export import write_export
+from camtel.privacy.links import RETENTION
+from camtel.privacy.rights_models import LegalHold, PrivacyRequest, RetentionOverride
+
+router = APIRouter(tags=["privacy"])
+
+CHUNK = 64 * 1024
+
+
+def _stream(spooled: Any) -> Iterator[bytes]:
+    spooled.seek(0)
+    try:
+        while chunk := spooled.read(CHUNK):
+            yield chunk
+    finally:
+        spooled.close()
+
+
+@router.get(
+    "/me/export",
+    summary="Everything camtel holds about you, as a ZIP",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+async def export_me(caller: CallerDep, db: Db, services: Svc) -> StreamingResponse:
+    now = services.clock()
+    # Spooled: small exports stay in memory, large ones go to a private temporary file.
+    spooled = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
+    files = await write_export(db, user_id=caller.user.id, out=spooled)
+    db.add(
+        PrivacyRequest(
+            kind="export",
+            user_id=caller.user.id,
+            status="done",
+            due_at=now,
+            completed_at=now,
+            created_at=now,
+            summary={"files": len(files), "records": sum(files.values())},
+        )
+    )
+    stamp = now.strftime("%Y%m%d")
+    return StreamingResponse(
+        _stream(spooled),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="camtel-export-{stamp}.zip"'},
+    )
+
+
+@router.delete("/me", summary="Erase your account and personal data")
+async def erase_me(caller: CallerDep, db: Db, services: Svc) -> dict[str, Any]:
+    now = services.clock()
+    request = await erasure.request_erasure(db, user_id=caller.user.id, now=now)
+    await db.commit()
+    counts = await erasure.execute(services.database, request_id=request.id, now=now)
+    return {"status": "done", "request_id": str(request.id), "deleted": counts}
+
+
+class RequestOut(Out):
+    id: uuid.UUID
+    kind: str
+    actor: str
+    status: str
+    created_at: datetime
+    due_at: datetime
+    completed_at: datetime | None
+    summary: dict[str, Any]
+
+
+@router.get(
+    "/privacy/requests",
+    response_model=list[RequestOut],
+    summary="Export and erasure requests with due dates (operators)",
+)
+async def list_requests(caller: CallerDep, db: Db) -> list[PrivacyRequest]:
+    if not caller.user.is_admin:
+        raise Forbidden("only operators see privacy requests")
+    return list(
+        await db.scalars(
+            select(PrivacyRequest).order_by(PrivacyRequest.created_at.desc()).limit(1000)
+        )
+    )
+
+
+class HoldIn(Strict):
+    device_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    reason: str = Field(min_length=3, max_length=300)
+
+
+class HoldOut(Out):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    device_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    reason: str
+    created_at: datetime
+    released_at: datetime | None
+
+
+class RetentionIn(Strict):
+    table: str = Field(max_length=64)
+    days: int = Field(ge=1, le=3650)
+
+
+def _manager(caller: CallerDep, organization_id: uuid.UUID) -> None:
+    role = caller.role_in(organization_id)
+    caller.require(organization_id, can_manage_devices(role), "manage retention")
+
+
+@router.post(
+    "/organizations/{organization_id}/legal-holds",
+    status_code=201,
+    response_model=HoldOut,
+    summary="Pause retention for a device or a person",
+)
+async def create_hold(
+    organization_id: uuid.UUID, body: HoldIn, caller: CallerDep, db: Db, services: Svc
+) -> LegalHold:
+    _manager(caller, organization_id)
+    if (body.device_id is None) == (body.user_id is None):
+        raise Invalid("name exactly one of device_id or user_id")
+    hold = LegalHold(
+        organization_id=organization_id,
+        device_id=body.device_id,
+        user_id=body.user_id,
+        reason=body.reason,
+        created_at=services.clock(),
+    )
+    db.add(hold)
+    await db.flush()
+    return hold
+
+
+@router.delete(
+    "/organizations/{organization_id}/legal-holds/{hold_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Release a legal hold",
+)
+async def release_hold(
+    organization_id: uuid.UUID, hold_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc
+) -> None:
+    _manager(caller, organization_id)
+    hold = await db.get(LegalHold, hold_id)
+    if hold is None or hold.organization_id != organization_id:
+        raise NotFound("legal hold not found")
+    hold.released_at = hold.released_at or services.clock()
+
+
+@router.put("/organizations/{organization_id}/retention", summary="Set a retention period")
+async def set_retention(
+    organization_id: uuid.UUID, body: RetentionIn, caller: CallerDep, db: Db, services: Svc
+) -> dict[str, Any]:
+    _manager(caller, organization_id)
+    if body.table not in RETENTION or RETENTION[body.table][0].days is None:
+        choices = sorted(t for t, r in RETENTION.items() if r[0].days is not None)
+        raise Invalid(f"retention can be set for: {', '.join(choices)}", field="table")
+    row = await db.scalar(
+        select(RetentionOverride).where(
+            RetentionOverride.organization_id == organization_id,
+            RetentionOverride.table_name == body.table,
+        )
+    )
+    if row is None:
+        db.add(
+            RetentionOverride(
+                organization_id=organization_id,
+                table_name=body.table,
+                days=body.days,
+                created_at=services.clock(),
+            )
+        )
+    else:
+        row.days = body.days
+    return {"table": body.table, "days": body.days}

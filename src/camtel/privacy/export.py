@@ -1,0 +1,124 @@
+"""The person's export (GDPR Art. 15 and 20): every registered table's rows that are theirs,
+as JSON, their tracks as GPX, and a README explaining each file, in one ZIP."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import IO, Any
+from xml.sax.saxutils import escape
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from camtel.db.models import metadata
+from camtel.privacy.links import LINKS, Scope, scope_of
+from camtel.privacy.registry import REGISTRY
+
+#: Columns that are credentials, not information about the person: never exported.
+SECRET_MARKERS = ("password", "secret", "token_hash", "csrf", "key_wrapped", "wrapped_key")
+
+#: Extra files other parts add to an export: (db, scope, zip) -> None (media, for instance).
+EXPORT_HOOKS: list[Callable[..., Any]] = []
+
+
+def _exportable_columns(table) -> list:  # type: ignore[no-untyped-def]
+    return [c for c in table.c if not any(marker in c.name for marker in SECRET_MARKERS)]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | datetime):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+async def rows_of(db: AsyncSession, scope: Scope, name: str) -> list[dict[str, Any]]:
+    """The person's rows of one registered table, without credential columns."""
+    table = metadata.tables.get(name)
+    link = LINKS.get(name)
+    if table is None or link is None:
+        return []
+    ids = scope.ids_for(link, for_export=True)
+    if not ids:
+        return []
+    columns = _exportable_columns(table)
+    query = select(*columns).where(table.c[link.column].in_(ids))
+    return [dict(row._mapping) for row in (await db.execute(query)).all()]
+
+
+def gpx(points: list[dict[str, Any]], name: str) -> str:
+    """A GPX 1.1 track of positions (time, latitude, longitude, altitude)."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<gpx version="1.1" creator="camtel" xmlns="http://www.topografix.com/GPX/1/1">',
+        f"<trk><name>{escape(name)}</name><trkseg>",
+    ]
+    for p in points:
+        ele = f"<ele>{p['altitude']}</ele>" if p.get("altitude") is not None else ""
+        lines.append(
+            f'<trkpt lat="{p["latitude"]}" lon="{p["longitude"]}">{ele}'
+            f"<time>{p['time'].isoformat()}</time></trkpt>"
+        )
+    lines.append("</trkseg></trk></gpx>")
+    return "\n".join(lines)
+
+
+def _readme(files: dict[str, int]) -> str:
+    lines = [
+        "# Your data at camtel",
+        "",
+        "This archive holds everything camtel keeps about you, as machine-readable JSON",
+        "(one file per kind of record) and your vehicles' tracks as GPX.",
+        "",
+        "| file | records | what it is | why camtel keeps it | kept for |",
+        "|---|---|---|---|---|",
+    ]
+    for name, count in sorted(files.items()):
+        table = name.removeprefix("data/").removesuffix(".json")
+        entry = REGISTRY.get(table)
+        what = ", ".join(entry.categories) if entry else "track"
+        why = entry.purpose if entry else "your positions, for GPS software"
+        keep = entry.retention if entry else "as positions"
+        lines.append(f"| {name} | {count} | {what} | {why} | {keep} |")
+    lines += [
+        "",
+        "Secrets (password hashes, session tokens, keys) are not included: they",
+        "describe no one and would only help someone who stole this file.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+async def write_export(db: AsyncSession, *, user_id: uuid.UUID, out: IO[bytes]) -> dict[str, int]:
+    """Write the person's ZIP to `out`; returns records per file."""
+    scope = await scope_of(db, user_id)
+    files: dict[str, int] = {}
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, entry in sorted(REGISTRY.items()):
+            if not entry.export:
+                continue
+            rows = await rows_of(db, scope, name)
+            archive.writestr(f"data/{name}.json", json.dumps(rows, default=_json_default, indent=1))
+            files[f"data/{name}.json"] = len(rows)
+            if name == "positions" and rows:
+                for device_id, points in _by_device(rows):
+                    path = f"tracks/{device_id}.gpx"
+                    archive.writestr(path, gpx(points, f"device {device_id}"))
+                    files[path] = len(points)
+        for hook in EXPORT_HOOKS:
+            for path, count in (await hook(db, scope, archive)).items():
+                files[path] = count
+        archive.writestr("README.md", _readme(files))
+    return files
+
+
+def _by_device(rows: list[dict[str, Any]]) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+    grouped: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["device_id"], []).append(row)
+    for device_id, points in grouped.items():
+        yield device_id, sorted(points, key=lambda p: p["time"])
