@@ -234,3 +234,39 @@ async def test_sweeper_applies_retention_holds_and_overrides(client, services):
     )
     assert bad.status_code == 422
     assert "positions" in RETENTION
+
+
+async def test_reads_of_a_drivers_data_are_audited_and_exported(client, services):
+    boss, _ = await sign_up(client, services, "audit-boss@example.com")
+    driver, driver_id = await sign_up(client, services, "audit-driver@example.com")
+    org = (await client.get("/api/v1/organizations", headers=boss)).json()[0]["id"]
+    await client.post(
+        f"/api/v1/organizations/{org}/members",
+        headers=boss,
+        json={"email": "audit-driver@example.com", "role": "driver"},
+    )
+    van = (
+        await client.post(
+            "/api/v1/devices",
+            headers=boss,
+            json={
+                "name": "Van",
+                "unique_id": "7501",
+                "protocol": "osmand",
+                "organization_id": org,
+                "driver_id": driver_id,
+            },
+        )
+    ).json()
+    await client.get(f"/api/v1/devices/{van['id']}/positions", headers=boss)
+    await client.get(f"/api/v1/devices/{van['id']}/positions", headers=driver)
+    answer = await client.get("/api/v1/me/export", headers=driver)
+    archive = zipfile.ZipFile(io.BytesIO(answer.content))
+    audit = json.loads(archive.read("data/access_audit.json"))
+    assert [(a["action"], a["actor_role"]) for a in audit] == [("read_positions", "owner")], (
+        "the manager's read is recorded; the driver's own read is not"
+    )
+    boss_export = zipfile.ZipFile(
+        io.BytesIO((await client.get("/api/v1/me/export", headers=boss)).content)
+    )
+    assert json.loads(boss_export.read("data/access_audit.json")) == []

@@ -16,6 +16,7 @@ from camtel.devices import service
 from camtel.devices.identity import PROTOCOLS
 from camtel.devices.models import Device, DeviceGroup, PendingDevice
 from camtel.errors import Invalid
+from camtel.privacy import audit
 
 router = APIRouter(tags=["devices"])
 
@@ -233,6 +234,16 @@ async def list_positions(
             after = (datetime.fromisoformat(values[0]), uuid.UUID(values[1]))
         except (ValueError, IndexError, TypeError):
             raise Invalid("the cursor is not valid", field="cursor") from None
+    device = await service.get(db, caller=caller, device_id=device_id)
+    audit.record(
+        db,
+        subject=device.driver_id,
+        actor=caller.user.id,
+        role=str(caller.roles.get(device.organization_id, "")),
+        action="read_positions",
+        resource=f"device:{device.id}",
+        now=services.clock(),
+    )
     rows = await service.positions(
         db, caller=caller, device_id=device_id, start=start, end=end, limit=limit, after=after
     )

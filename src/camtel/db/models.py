@@ -5,12 +5,14 @@ from camtel.db.base import Base
 from camtel.devices import models as devices_models
 from camtel.events import models as events_models
 from camtel.notify import models as notify_models
+from camtel.privacy import audit as audit_models
 from camtel.privacy import rights_models
 
 metadata = Base.metadata
 
 __all__ = [
     "accounts_models",
+    "audit_models",
     "devices_models",
     "events_models",
     "metadata",

@@ -54,6 +54,7 @@ LINKS: dict[str, Link] = {
     "pending_devices": Link("none"),
     "privacy_requests": Link("user", "user_id"),
     "legal_holds": Link("org", "organization_id"),
+    "access_audit": Link("user", "subject_user_id"),
 }
 
 #: Default retention per table; organisations may override the number of days.
@@ -64,6 +65,7 @@ RETENTION: dict[str, tuple[Retention, ...]] = {
     "auth_sessions": (Retention("expires_at"),),
     "email_tokens": (Retention("expires_at"),),
     "pending_devices": (Retention("last_seen_at", 30),),
+    "access_audit": (Retention("at", 365),),
 }
 
 

@@ -153,6 +153,15 @@ REGISTRY: dict[str, PersonalData] = {
             "pausing deletion during a dispute",
         ),
         PersonalData(
+            "access_audit",
+            (Category.ACCESS_LOG,),
+            "access_audit.subject_user_id",
+            "1 year",
+            True,
+            Erasure.DELETE,
+            "showing a person who read their data (P15)",
+        ),
+        PersonalData(
             "pending_devices",
             (Category.DIAGNOSTICS,),
             "none: the device's own identifier (IMEI, SIM number) before anyone claims it",
