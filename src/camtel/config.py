@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         description="Media store: `file:///path` or `s3://bucket/prefix`; empty means "
         "`<data_dir>/media`.",
     )
+    storage_region: str = Field(
+        "local",
+        description="Where the data is stored, as shown to people in the privacy "
+        "centre, e.g. `eu-central-1 / Germany`. When media go to S3, an endpoint naming another "
+        "AWS-style region is refused at start.",
+    )
     webhook_allow_private: bool = Field(
         False,
         description="Let webhooks target loopback and private addresses (tests, "

@@ -193,3 +193,34 @@ async def set_retention(
     else:
         row.days = body.days
     return {"table": body.table, "days": body.days}
+
+
+@router.get("/privacy/centre", summary="Where your data lives and how long camtel keeps it")
+async def privacy_centre(caller: CallerDep, db: Db, services: Svc) -> dict[str, Any]:
+    from camtel.privacy.registry import REGISTRY
+
+    settings = services.settings
+    mine = list(
+        await db.scalars(
+            select(PrivacyRequest)
+            .where(PrivacyRequest.user_id == caller.user.id)
+            .order_by(PrivacyRequest.created_at.desc())
+        )
+    )
+    return {
+        "storage_region": settings.storage_region,
+        "database": services.database.dialect,
+        "retention": {name: entry.retention for name, entry in sorted(REGISTRY.items())},
+        "requests": [
+            {
+                "id": str(r.id),
+                "kind": r.kind,
+                "status": r.status,
+                "created_at": r.created_at.isoformat(),
+                "due_at": r.due_at.isoformat(),
+            }
+            for r in mine
+        ],
+        "export": "/api/v1/me/export",
+        "erase": "DELETE /api/v1/me",
+    }
