@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,12 +21,16 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Mail kept or sent by camtel.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+camera_app = typer.Typer(help="Wi-Fi dash cams (Novatek family).", no_args_is_help=True)
+sim_app = typer.Typer(help="Simulators for trying camtel without hardware.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Privacy: retention, record of processing.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(config_app, name="config")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(camera_app, name="camera")
+app.add_typer(sim_app, name="sim")
 
 console = Console()
 err = Console(stderr=True)
@@ -112,6 +117,58 @@ def simulate(
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+
+
+@app.command()
+def extract(
+    files: Annotated[list[Path], typer.Argument(help="Recordings (and .nmea/.gps sidecars).")],
+    fmt: Annotated[str, typer.Option("--format", help="gpx, geojson or csv.")] = "gpx",
+    out: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File; default stdout.")
+    ] = None,
+) -> None:
+    """The GPS track embedded in dash cam recordings: no account or server needed."""
+    from camtel.media.extract import run_extract
+
+    try:
+        code = run_extract(files, fmt, out, err)
+    except BrokenPipeError:  # `camtel extract clip.mp4 | head`: the reader left, that is fine
+        code = 0
+    raise typer.Exit(code)
+
+
+@camera_app.command("sync")
+def camera_sync(
+    url: Annotated[str, typer.Option(help="The camera's address.")] = "http://192.168.1.254",
+    dest: Annotated[Path, typer.Option(help="Where copies go.")] = Path("./dashcam"),
+    upload: Annotated[bool, typer.Option(help="Upload to a camtel server instead.")] = False,
+    server: Annotated[str | None, typer.Option(help="camtel server for --upload.")] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="CAMTEL_TOKEN", help="API token for --upload.")
+    ] = None,
+    device_id: Annotated[str | None, typer.Option(help="camtel device the clips are from.")] = None,
+    delete_after: Annotated[
+        bool, typer.Option(help="Delete on the camera after a verified copy (never locked).")
+    ] = False,
+) -> None:
+    """Copy new recordings from a Wi-Fi dash cam, once, resuming where a copy broke off."""
+    from camtel.camera.sync import run_sync
+
+    raise typer.Exit(
+        run_sync(url, dest, upload, server, token, delete_after, console, device_id=device_id)
+    )
+
+
+@sim_app.command("camera")
+def sim_camera(
+    directory: Annotated[Path, typer.Option("--dir", help="Folder served as the SD card.")],
+    port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port.")] = 8254,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """A simulated Novatek-family Wi-Fi dash cam serving a folder."""
+    from camtel.sim.camera import run_camera
+
+    raise typer.Exit(run_camera(directory, port, console, host=host))
 
 
 @db_app.command("upgrade")

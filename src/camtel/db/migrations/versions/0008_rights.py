@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import camtel.db.base
-from sqlalchemy.dialects import postgresql
 
 revision: str = "0008"
 down_revision: str | None = "0002"

@@ -1,0 +1,1 @@
+"""Wi-Fi dash cams: the Novatek-family HTTP API client and `camtel camera sync`."""

@@ -1,0 +1,144 @@
+"""The GPS track and G-sensor data hidden in dash cam and action cam recordings.
+
+`extract(path)` detects the format and never raises for a bad file: problems become
+warnings on an empty `Extraction`. The file is only ever opened read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from camtel.media import isobmff
+from camtel.media.tracks import blackvue, gpmf, nmea, novatek, seventymai
+from camtel.media.tracks.model import Extraction, GSensorSample, TrackPoint
+
+__all__ = ["Extraction", "GSensorSample", "TrackPoint", "extract", "extract_source"]
+
+log = logging.getLogger(__name__)
+SIDECAR_SUFFIXES = (".nmea", ".gps", ".NMEA", ".GPS")
+_TEXT_FORMATS = {"tx3g", "text", "c608"}
+MAX_NMEA_BYTES = 256 * 1024 * 1024
+MAX_RAW_GPMF_BYTES = 256 * 1024 * 1024
+
+
+def _sniff(head: bytes) -> str:
+    if head.startswith(b"\xff\xd8\xff"):
+        return "a JPEG image"
+    if head.startswith(b"\x89PNG"):
+        return "a PNG image"
+    if head.startswith(b"RIFF"):
+        return "a RIFF (AVI/WAV) file"
+    if head.startswith(b"\x47") and len(head) > 188 and head[188:189] == b"\x47":
+        return "an MPEG transport stream"
+    return "not an MP4/MOV file"
+
+
+def _from_text_track(source: isobmff.Source, track: isobmff.Track) -> Extraction:
+    """NMEA sentences carried as subtitle samples, each placed at its sample time."""
+    result = Extraction()
+    for sample in track.samples:
+        data = source.read(sample.offset, sample.size)
+        points, warnings = nmea.points(data)
+        result.warnings.extend(warnings)
+        result.points.extend(
+            TrackPoint(sample.time_s + p.offset_s, p.time, p.latitude, p.longitude,
+                       p.altitude_m, p.speed_kmh, p.course, p.fix, p.satellites, p.dop)
+            for p in points
+        )
+    if result.points:
+        result.source_format = "nmea-text-track"
+    return result
+
+
+def _from_movie(source: isobmff.Source) -> Extraction:
+    movie = isobmff.read_movie(source)
+    warnings = list(movie.warnings)
+
+    track = gpmf.find_track(movie)
+    if track is not None:
+        telemetry = gpmf.parse_track(source, track)
+        key, points = telemetry.best()
+        return Extraction(points, telemetry.gsensor, f"gopro-gpmf-{(key or 'none').lower()}",
+                          warnings + telemetry.warnings)
+
+    pittasoft = blackvue.find(source, movie.top)
+    if pittasoft is not None:
+        points, gsensor, problems = blackvue.parse(pittasoft)
+        return Extraction(points, gsensor, "blackvue", warnings + problems)
+
+    box = isobmff.first(movie.top, "GPS ")
+    if box is not None:
+        points, problems = seventymai.parse(
+            source.read(box.start, box.payload_size), movie.creation_unix
+        )
+        return Extraction(points, [], "70mai", warnings + problems)
+
+    decoded, had_blocks = novatek.read(source, movie)
+    if had_blocks:
+        points, gsensor, problems = novatek.to_track(decoded)
+        indexed = isobmff.first(movie.moov_children, "gps ") is not None
+        kinds = "novatek-freegps" + ("" if indexed else "-scanned")
+        return Extraction(points, gsensor, kinds, warnings + problems)
+
+    for candidate in movie.tracks:
+        if candidate.format in _TEXT_FORMATS or candidate.handler in {"text", "sbtl"}:
+            found = _from_text_track(source, candidate)
+            if found.points:
+                found.warnings[:0] = warnings
+                return found
+    return Extraction(warnings=[*warnings, "no embedded GPS track found"])
+
+
+def extract_source(data: bytes | isobmff.Source) -> Extraction:
+    """Extract from bytes or an open source (no sidecar lookup)."""
+    source = data if isinstance(data, isobmff.Source) else isobmff.Source(data)
+    try:
+        head = source.read(0, min(source.size, 512))
+        if not head:
+            return Extraction(warnings=["the file is empty"])
+        if head.startswith(b"DEVC"):
+            telemetry = gpmf.parse_raw(source.read(0, min(source.size, MAX_RAW_GPMF_BYTES)))
+            key, points = telemetry.best()
+            fmt = f"gopro-gpmf-raw-{key.lower()}" if key else None
+            return Extraction(points, telemetry.gsensor, fmt, telemetry.warnings)
+        if isobmff.looks_like_isobmff(head):
+            return _from_movie(source)
+        if b"$GP" in head or b"$GN" in head or b"$GL" in head:
+            points, warnings = nmea.points(source.read(0, min(source.size, MAX_NMEA_BYTES)))
+            return Extraction(points, [], "nmea" if points else None,
+                              warnings or ([] if points else ["no valid NMEA fix found"]))
+        return Extraction(warnings=[f"cannot read a track: this is {_sniff(head)}"])
+    except isobmff.BoxError as exc:
+        return Extraction(warnings=[f"damaged or truncated file: {exc}"])
+    except Exception as exc:  # a parser bug must not take the batch or the worker down
+        log.exception("track extraction failed", extra={"error": type(exc).__name__})
+        return Extraction(warnings=[f"could not read the file: {type(exc).__name__}: {exc}"])
+
+
+def _sidecar(path: Path) -> Path | None:
+    for suffix in SIDECAR_SUFFIXES:
+        candidate = path.with_suffix(suffix)
+        if candidate != path and candidate.is_file():
+            return candidate
+    return None
+
+
+def extract(path: Path | str) -> Extraction:
+    """The track of one recording; falls back to a `.nmea`/`.gps` file beside it."""
+    path = Path(path)
+    try:
+        source = isobmff.Source(path)
+    except OSError as exc:
+        return Extraction(warnings=[f"cannot open {path.name}: {exc.strerror or exc}"])
+    with source:
+        result = extract_source(source)
+    if not result.points and path.suffix not in SIDECAR_SUFFIXES:
+        sidecar = _sidecar(path)
+        if sidecar is not None:
+            found = extract(sidecar)
+            if found.points:
+                found.source_format = f"sidecar-{found.source_format}"
+                found.warnings[:0] = result.warnings
+                return found
+    return result
