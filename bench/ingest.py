@@ -1,129 +1,248 @@
-"""Ingest throughput: N JT/T 808 terminals over real TCP into the gateway, stored in SQLite.
+"""Ingest throughput: N JT/T 808 terminals over loopback TCP into camtel (SQLite), and the floor.
 
-Each terminal registers, authenticates, then sends its positions one after another, each
-waiting for its acknowledgement (which camtel sends only once the position is committed).
-Prints positions written per second and acknowledgement latency (median, p99).
+The server runs in its own process (uvloop), so that its CPU time and peak memory are its
+own; the terminals run in this one. Each run starts a fresh server and database, logs every
+terminal in, then times how long the reports take to be acknowledged. camtel acknowledges a
+frame only after its positions are committed; the rows are counted afterwards to check it.
+The same terminals then run against the floor (bench/floor.py: split, XOR check, reply), and
+camtel's rate is printed as a fraction of it.
 
-    .venv/bin/python bench/ingest.py --devices 1,10,100 --positions 100
+Client modes: `wait` sends a 0x0200 and waits for its ack before the next; `pipe` keeps up
+to 16 0x0200 frames unacknowledged; `batch` sends 0x0704 frames of 20 reports, up to 4 at
+once (a terminal uploading what it stored out of coverage). A report is one position.
+
+    .venv/bin/python bench/ingest.py --devices 10,100,500 --modes wait,pipe,batch --repeat 3
+
+Profile the server with BENCH_PROFILE=/tmp/server.prof (cProfile of the server process).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
+import json
+import os
+import resource
 import statistics
-import struct
+import subprocess
+import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+sys.path.insert(0, str(Path(__file__).parent))
 
-from camtel.accounts.models import Organization
-from camtel.config import Settings
-from camtel.db import migrate
-from camtel.devices.models import Device, Position
-from camtel.ingest import Ingest
-from camtel.services import Services
+import terminals
+
+MODES = {"wait": (1, 1), "pipe": (1, 16), "batch": (20, 4)}  # reports per frame, window
 
 
-def xor(data: bytes) -> int:
-    result = 0
-    for byte in data:
-        result ^= byte
-    return result
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
-def frame(message_id: int, body: bytes, phone: str, serial: int) -> bytes:
-    data = struct.pack(">HH", message_id, len(body)) + bytes.fromhex(phone)
-    data += struct.pack(">H", serial) + body
-    raw = data + bytes([xor(data)])
-    return b"\x7e" + raw.replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02") + b"\x7e"
+# --- the server process ------------------------------------------------------------------
 
 
-def location(lat: float, lon: float, when: datetime) -> bytes:
-    bcd = bytes.fromhex((when + timedelta(hours=8)).strftime("%y%m%d%H%M%S"))
-    return struct.pack(">IIIIHHH", 0, 2, round(lat * 1e6), round(lon * 1e6), 10, 400, 90) + bcd
+async def _camtel_server(devices: int, batch: int) -> None:
+    from sqlalchemy import func, select
 
+    from camtel.accounts.models import Organization
+    from camtel.config import Settings
+    from camtel.db import migrate
+    from camtel.devices.models import Device, Position
+    from camtel.ingest import Ingest
+    from camtel.services import Services
 
-async def read_reply(reader: asyncio.StreamReader) -> bytes:
-    await reader.readuntil(b"\x7e")
-    return await reader.readuntil(b"\x7e")
-
-
-async def terminal(port: int, phone: str, positions: int, latencies: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    register = struct.pack(">HH", 44, 300) + b"BENCH" + b"\x00" * 20 + b"T000001" + b"\x01X"
-    writer.write(frame(0x0100, register, phone, 1))
-    reply = (await read_reply(reader)).replace(b"\x7d\x02", b"\x7e").replace(b"\x7d\x01", b"\x7d")
-    code = reply[15:-2]
-    writer.write(frame(0x0102, code, phone, 2))
-    await read_reply(reader)
-    start = datetime.now(UTC) - timedelta(hours=2)
-    for n in range(positions):
-        body = location(22.5 + n / 10_000, 114.0, start + timedelta(seconds=n))
-        sent = time.perf_counter()
-        writer.write(frame(0x0200, body, phone, 3 + n))
-        await read_reply(reader)
-        latencies.append(time.perf_counter() - sent)
-    writer.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def run(devices: int, positions: int, batch: int) -> tuple[float, float, float, int]:
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        settings = Settings(data_dir=Path(tmp), jt808_port=port, teltonika_port=0,
+        settings = Settings(data_dir=Path(tmp), jt808_port=_free_port(), teltonika_port=0,
                             osmand_port=0, pipeline_batch_size=batch, log_level="WARNING")
         migrate.upgrade(settings.sqlalchemy_url)
         services = Services.build(settings)
-        phones = [f"0139{n:08d}" for n in range(devices)]
         async with services.database.session() as db:
             org = Organization(name="Bench")
             db.add(org)
             await db.flush()
             db.add_all(Device(organization_id=org.id, name=p, unique_id=p, protocol="jt808")
-                       for p in phones)
+                       for p in _phones(devices))
         ingest = Ingest.build(services)
         await ingest.start()
-        latencies: list[float] = []
-        began = time.perf_counter()
-        await asyncio.gather(*(terminal(port, p, positions, latencies) for p in phones))
-        elapsed = time.perf_counter() - began
+
+        async def rows() -> int:
+            async with services.database.session() as db:
+                return await db.scalar(select(func.count()).select_from(Position)) or 0
+
+        await _control(ingest.ports["jt808"], rows)
         await ingest.stop()
-        async with services.database.session() as db:
-            written = await db.scalar(select(func.count()).select_from(Position)) or 0
         await services.database.dispose()
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return written / elapsed, statistics.median(latencies) * 1000, p99 * 1000, written
+
+
+async def _floor_server() -> None:
+    import floor
+
+    server = await floor.serve("127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+
+    async def rows() -> int:
+        return 0
+
+    await _control(port, rows)
+    server.close()
+
+
+async def _control(port: int, rows: object) -> None:
+    """Answer the driver's commands on stdin: `mark` (CPU so far), `rows`, `quit`."""
+    loop = asyncio.get_running_loop()
+    print(json.dumps({"port": port}), flush=True)
+    while True:
+        line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+        if line == "mark":
+            print(json.dumps({"cpu": _cpu()}), flush=True)
+        elif line == "rows":
+            count = await rows()  # type: ignore[operator]
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(json.dumps({"rows": count, "rss_mb": rss}), flush=True)
+        else:
+            return
+
+
+def serve(kind: str, devices: int, batch: int) -> None:
+    import uvloop
+
+    uvloop.install()
+    main = _camtel_server(devices, batch) if kind == "camtel" else _floor_server()
+    profile = os.environ.get("BENCH_PROFILE")  # a path: cProfile the server into it
+    if not profile:
+        asyncio.run(main)
+        return
+    import cProfile
+
+    with cProfile.Profile() as profiler:
+        asyncio.run(main)
+    profiler.dump_stats(profile)
+
+
+# --- the driver --------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _phones(devices: int) -> list[str]:
+    return [f"0139{n:08d}" for n in range(devices)]
+
+
+class Server:
+    """A server subprocess driven over its stdin/stdout."""
+
+    def __init__(self, kind: str, devices: int, batch: int) -> None:
+        cmd = [sys.executable, __file__, "--serve", kind, "--devices", str(devices),
+               "--batch", str(batch)]
+        self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        self.port = int(self.ask("")["port"])
+
+    def ask(self, command: str) -> dict[str, float]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        if command:
+            self.process.stdin.write(command + "\n")
+            self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the server stopped (exit {self.process.wait()})")
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def quit(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("quit\n")
+        self.process.stdin.close()
+        self.process.wait(60)
+
+
+async def _clients(port: int, plans: list[terminals.Plan], window: int) -> tuple[
+        list[terminals.Terminal], float]:
+    clients = [terminals.Terminal(p) for p in plans]
+    for start in range(0, len(clients), 100):  # log in without a connection storm
+        await asyncio.gather(*(c.connect(port) for c in clients[start : start + 100]))
+    began = time.perf_counter()
+    await asyncio.gather(*(c.run(window) for c in clients))
+    elapsed = time.perf_counter() - began
+    for client in clients:
+        client.close()
+    return clients, elapsed
+
+
+def measure(kind: str, devices: int, mode: str, reports: int, batch: int) -> dict[str, float]:
+    per_frame, window = MODES[mode]
+    each = max(per_frame, reports // devices // per_frame * per_frame)
+    plans = [terminals.plan(phone, each, per_frame) for phone in _phones(devices)]
+    server = Server(kind, devices, batch)
+    try:
+        before = server.ask("mark")["cpu"]
+        clients, elapsed = asyncio.run(_clients(server.port, plans, window))
+        cpu = server.ask("mark")["cpu"] - before
+        stored = server.ask("rows")
+    finally:
+        server.quit()
+    total = sum(p.reports for p in plans)
+    if kind == "camtel" and stored["rows"] != total:
+        raise RuntimeError(f"{total} reports acknowledged but {stored['rows']} rows stored")
+    latencies = sorted(x for c in clients for x in c.latencies)
+    return {
+        "rate": total / elapsed,
+        "cpu_us": cpu / total * 1e6,
+        "rss_mb": stored["rss_mb"],
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+    }
+
+
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", default="1,10,100,500", help="comma-separated counts")
-    parser.add_argument("--positions", type=int, default=100, help="positions per device")
+    parser.add_argument("--devices", default="10,100,500", help="comma-separated counts")
+    parser.add_argument("--modes", default="wait,pipe,batch", help="wait, pipe, batch")
+    parser.add_argument("--reports", type=int, default=20_000, help="reports per run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per cell; medians shown")
     parser.add_argument("--batch", type=int, default=500, help="pipeline_batch_size")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor server")
+    parser.add_argument("--serve", choices=["camtel", "floor"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    try:
-        import uvloop
+    if args.serve:
+        serve(args.serve, int(args.devices), args.batch)
+        return
+    import uvloop
 
-        uvloop.install()
-    except ImportError:
-        pass
-    print(f"JT/T 808 over TCP -> SQLite, {args.positions} positions per device, "
-          f"batch {args.batch}, each terminal waits for its ack")
-    print(f"{'devices':>8} {'written':>8} {'pos/s':>9} {'ack p50 ms':>11} {'ack p99 ms':>11}")
-    for count in (int(c) for c in args.devices.split(",")):
-        rate, p50, p99, written = asyncio.run(run(count, args.positions, args.batch))
-        print(f"{count:>8} {written:>8} {rate:>9.0f} {p50:>11.1f} {p99:>11.1f}")
+    uvloop.install()
+    print(f"JT/T 808 over loopback TCP -> camtel (SQLite, batch {args.batch}) vs floor; "
+          f"medians of {args.repeat}; nproc {os.cpu_count()}, Python {sys.version.split()[0]}")
+    print("| devices | client mode | reports/s acked | ratio to floor | CPU µs/report "
+          "| peak RSS MB | ack p50/p99 ms |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for devices in (int(d) for d in args.devices.split(",")):
+        for mode in args.modes.split(","):
+            reports = args.reports
+            runs = [measure("camtel", devices, mode, reports, args.batch)
+                    for _ in range(args.repeat)]
+            ours = _median(runs)
+            ratio = "-"
+            if not args.no_floor:
+                floors = [measure("floor", devices, mode, reports, args.batch)
+                          for _ in range(args.repeat)]
+                floor = _median(floors)["rate"]
+                ratio = f"{ours['rate'] / floor:.2f} of {floor:,.0f}"
+            print(f"| {devices} | {mode} | {ours['rate']:,.0f} | {ratio} | {ours['cpu_us']:.0f} "
+                  f"| {ours['rss_mb']:.0f} | {ours['p50_ms']:.1f} / {ours['p99_ms']:.1f} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ Decisions:
 - With `jt808_auth_secret` set, positions count only after the connection authenticated
   (0x0102 with the right code), and only then does it take over the device's session.
 - One connection speaks for one terminal: a frame with another phone number is rejected.
+- Frames are not answered one commit at a time: each frame's positions go on the bus and
+  its replies wait in `OrderedAcks`, which sends them in frame order once the positions are
+  committed. A terminal that sends without waiting for acks gets group commits.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from camtel.config import Settings
+from camtel.gateways.acks import OrderedAcks
 from camtel.gateways.names import label
 from camtel.gateways.registry import DeviceRef
 from camtel.gateways.sink import Sink
@@ -68,6 +72,9 @@ class Jt808Handler:
         self.device: DeviceRef | None = None
         self.authenticated = not secret
         self.claimed = False
+        self.acks = OrderedAcks(
+            connection.write, connection.counters, timeout_s=sink.durable_timeout_s
+        )
 
     @property
     def counters(self) -> Any:
@@ -109,11 +116,12 @@ class Jt808Handler:
         if positions and not self.authenticated:
             self.counters["unauthenticated_positions"] += 1
             return "not_authenticated"
-        if decoded.messages and not await self.sink.deliver(self.device, decoded.messages):
-            self.counters["not_acknowledged"] += 1
-            return None
-        for reply in decoded.replies:
-            await self.connection.send(reply)
+        if decoded.messages:
+            envelopes = await self.sink.publish(self.device, decoded.messages)
+            self.acks.add(decoded.replies, [e.done for e in envelopes if e.done is not None])
+            await self.acks.room()
+        elif decoded.replies:
+            self.acks.add(decoded.replies)
         if reason is not None and (decoded.messages or decoded.replies):
             self.counters[f"noted:{reason}"] += 1  # answered: a device problem, not an attack
             return None
@@ -138,5 +146,6 @@ class Jt808Handler:
         return serial
 
     def closed(self) -> None:
+        self.acks.close()
         if self.device is not None and self.claimed:
             self.sink.sessions.release(self.device.id, self.connection)

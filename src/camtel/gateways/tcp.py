@@ -19,8 +19,10 @@ from camtel.messages import Command
 
 log = logging.getLogger(__name__)
 
-READ_SIZE = 4096
+READ_SIZE = 65536
 WRITE_TIMEOUT_S = 10.0
+#: Bytes queued for a device past which the read loop waits for them to leave (with timeout).
+WRITE_HIGH_WATER = 64 * 1024
 #: Rejected frames in a row before the connection is closed (checksum floods, wrong protocol).
 MAX_REJECTED_IN_A_ROW = 16
 
@@ -73,8 +75,23 @@ class Connection:
         if self.closing:
             return
         self.writer.write(data)
+        await self._drain()
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes for the device without waiting (acks sent from callbacks); the read
+        loop applies the write timeout through `drained`."""
+        if not self.closing:
+            self.writer.write(data)
+
+    async def drained(self) -> None:
+        """Wait, within the write timeout, when too much is queued for the device."""
+        if not self.closing and self.writer.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+            await self._drain()
+
+    async def _drain(self) -> None:
         try:
-            await asyncio.wait_for(self.writer.drain(), WRITE_TIMEOUT_S)
+            async with asyncio.timeout(WRITE_TIMEOUT_S):
+                await self.writer.drain()
         except (TimeoutError, ConnectionError):
             self.counters["write_failures"] += 1
             self.close()
@@ -176,7 +193,8 @@ class TcpGateway:
                 self.counters["closed_idle"] += 1
                 return
             try:
-                data = await asyncio.wait_for(connection.reader.read(READ_SIZE), remaining)
+                async with asyncio.timeout(remaining):
+                    data = await connection.reader.read(READ_SIZE)
             except TimeoutError:
                 self.counters["closed_idle"] += 1
                 return
@@ -203,3 +221,4 @@ class TcpGateway:
                         self.name, connection.peer, rejected_in_a_row, reason,
                     )
                     return
+            await connection.drained()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -12,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from camtel.bus.base import Envelope
-from camtel.db.base import new_id
 from camtel.db.engine import Database
 from camtel.devices.models import Device, Position
 
@@ -40,32 +42,80 @@ class StoreError(RuntimeError):
     """The database did not take a position; the device is not acknowledged and resends."""
 
 
-def _row(envelope: Envelope) -> dict[str, Any]:
+#: The positions columns in the order `_values` gives them.
+_COLUMNS = (
+    "id", "device_id", "time", "server_time", "latitude", "longitude", "valid", "speed_kmh",
+    "course", "altitude", "accuracy_m", "source", "dedup", "attributes",
+)
+
+
+def _values(envelope: Envelope, row_id: uuid.UUID) -> tuple[Any, ...]:
     position = envelope.position
     assert position is not None
-    return {
-        "id": new_id(),
-        "device_id": envelope.device_id,
-        "time": position.time,
-        "server_time": envelope.received_at,
-        "latitude": position.latitude,
-        "longitude": position.longitude,
-        "valid": position.valid,
-        "speed_kmh": position.speed_kmh,
-        "course": position.course,
-        "altitude": position.altitude,
-        "accuracy_m": position.accuracy_m,
-        "source": position.source,
-        "dedup": envelope.dedup,
-        "attributes": _attributes(position.attributes, position.alarms),
-    }
+    return (
+        row_id,
+        envelope.device_id,
+        position.time,
+        envelope.received_at,
+        position.latitude,
+        position.longitude,
+        position.valid,
+        position.speed_kmh,
+        position.course,
+        position.altitude,
+        position.accuracy_m,
+        position.source,
+        envelope.dedup,
+        _attributes(position.attributes, position.alarms),
+    )
 
 
 def _attributes(attributes: dict[str, Any], alarms: tuple[str, ...]) -> dict[str, Any]:
-    out = dict(attributes)
-    if alarms:
-        out["alarms"] = list(alarms)
-    return out
+    if not alarms:
+        return attributes
+    return {**attributes, "alarms": list(alarms)}
+
+
+def _ids(count: int) -> list[uuid.UUID]:
+    """`count` fresh UUID v7 ids (millisecond time, then random bits; RFC 9562), in one go:
+    `new_id` per row costs more than the row's insert."""
+    millis = time.time_ns() // 1_000_000
+    head = (millis & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76
+    noise = os.urandom(10 * count)
+    ids = []
+    for n in range(count):
+        bits = int.from_bytes(noise[10 * n : 10 * n + 10], "big")
+        rand_a, rand_b = bits >> 68 & 0xFFF, bits & 0x3FFF_FFFF_FFFF_FFFF
+        ids.append(uuid.UUID(int=head | rand_a << 64 | 0b10 << 62 | rand_b))
+    return ids
+
+
+class _SqliteInsert:
+    """The idempotent insert as SQLite's driver takes it: one prepared statement, rows as
+    tuples converted by the columns' own bind processors (the same stored text as
+    SQLAlchemy's, without its per-row bookkeeping)."""
+
+    def __init__(self, database: Database) -> None:
+        dialect = database.engine.dialect
+        columns = [_POSITIONS.c[name] for name in _COLUMNS]
+        self.processors = [c.type._cached_bind_processor(dialect) for c in columns]
+        names = ", ".join(c.name for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        # Names come from the table definition and every value is bound: nothing to inject.
+        self.sql = (
+            f"INSERT INTO {_POSITIONS.name} ({names}) VALUES ({marks}) "  # noqa: S608
+            "ON CONFLICT (device_id, time, dedup) DO NOTHING"
+        )
+
+    def rows(self, values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        processors = self.processors
+        return [
+            tuple(
+                v if p is None or v is None else p(v)
+                for p, v in zip(processors, row, strict=True)
+            )
+            for row in values
+        ]
 
 
 class Store:
@@ -74,12 +124,16 @@ class Store:
     def __init__(self, database: Database, *, batch_size: int = 500, capacity: int = 0) -> None:
         self.database = database
         self.batch_size = batch_size
+        self.capacity = capacity or batch_size * 4
         self.counters: Counter[str] = Counter()
         #: Called with every batch of positions just committed (live updates, events).
         self.listeners: list[Callable[[list[Envelope]], None]] = []
-        self._queue: asyncio.Queue[Envelope | None] = asyncio.Queue(
-            maxsize=capacity or batch_size * 4
-        )
+        # A plain list and two wake-ups instead of an asyncio.Queue: the writer takes what
+        # accumulated during the last commit in one go, without a task switch per envelope.
+        self._pending: list[Envelope] = []
+        self._ready: asyncio.Event | None = None
+        self._room: asyncio.Event | None = None
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         dialect = database.dialect
         if dialect not in _INSERTS:
@@ -88,12 +142,21 @@ class Store:
             _INSERTS[dialect](_POSITIONS)
             .on_conflict_do_nothing(index_elements=["device_id", "time", "dedup"])
         )
+        self._sqlite = _SqliteInsert(database) if dialect == "sqlite" else None
 
     async def submit(self, envelope: Envelope) -> None:
-        """Queue an envelope for the next batch (waits while the queue is full)."""
-        await self._queue.put(envelope)
+        """Queue an envelope for the next batch (waits while `capacity` are queued)."""
+        while len(self._pending) >= self.capacity and self.running:
+            assert self._room is not None
+            self._room.clear()
+            await self._room.wait()
+        self._pending.append(envelope)
+        if self._ready is not None:
+            self._ready.set()
 
     def start(self) -> None:
+        self._ready, self._room = asyncio.Event(), asyncio.Event()
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="pipeline-store")
 
     async def stop(self) -> None:
@@ -101,33 +164,35 @@ class Store:
         if self._task is None:
             return
         if not self._task.done():
-            await self._queue.put(None)  # the writer ends when it reaches this
+            self._stopping = True  # the writer ends once it has written what is queued
+            assert self._ready is not None
+            self._ready.set()
             await asyncio.wait({self._task}, timeout=30)
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
-        while not self._queue.empty():  # never leave a gateway waiting on a lost future
-            left = self._queue.get_nowait()
-            if left is not None:
-                left.settle(StoreError("stopped"))
+        left, self._pending = self._pending, []
+        for envelope in left:  # never leave a gateway waiting on a lost future
+            envelope.settle(StoreError("stopped"))
+        if self._room is not None:
+            self._room.set()
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
     async def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.batch_size and not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
+        assert self._ready is not None and self._room is not None
+        while True:
+            if not self._pending:
+                if self._stopping:
+                    return
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            batch = self._pending[: self.batch_size]
+            del self._pending[: self.batch_size]
+            self._room.set()
             await self.write(batch)
 
     async def write(self, batch: list[Envelope]) -> None:
@@ -151,20 +216,30 @@ class Store:
         self._done(batch)
 
     async def _write(self, batch: list[Envelope]) -> None:
-        rows = [_row(e) for e in batch if e.position is not None]
+        """Everything a batch changes, in one transaction: its positions, its devices'
+        last-seen times."""
+        stored = [e for e in batch if e.position is not None]
+        values = [_values(e, i) for e, i in zip(stored, _ids(len(stored)), strict=True)]
         seen: dict[uuid.UUID, datetime] = {}
         for envelope in batch:
             previous = seen.get(envelope.device_id)
             if previous is None or envelope.received_at > previous:
                 seen[envelope.device_id] = envelope.received_at
-        async with self.database.session() as db:
-            if rows:
-                await db.execute(self._insert, rows)
+        async with self.database.engine.begin() as db:
+            if values:
+                await self._insert_positions(db, values)
             await db.execute(
                 _TOUCH, [{"device": device, "seen": at} for device, at in seen.items()]
             )
         self.counters["batches"] += 1
-        self.counters["positions_written"] += len(rows)
+        self.counters["positions_written"] += len(values)
+
+    async def _insert_positions(self, db: AsyncConnection, values: list[tuple[Any, ...]]) -> None:
+        if self._sqlite is not None:
+            await db.exec_driver_sql(self._sqlite.sql, self._sqlite.rows(values))
+        else:
+            rows = [dict(zip(_COLUMNS, row, strict=True)) for row in values]
+            await db.execute(self._insert, rows)
 
     def _done(self, batch: list[Envelope]) -> None:
         for envelope in batch:

@@ -72,6 +72,7 @@ MEDIA_FORMATS = {0: "jpeg", 1: "tif", 2: "mp3", 3: "wav", 4: "wmv"}
 
 FLAG = 0x7E
 ESCAPE = 0x7D
+ESCAPE_BYTE = b"\x7d"
 _BODY_LENGTH_MASK = 0x03FF
 _ENCRYPTION_SHIFT = 10
 _SUBPACKAGE_BIT = 1 << 13
@@ -93,6 +94,8 @@ def escape(data: bytes) -> bytes:
 
 def unescape(data: bytes) -> bytes:
     """Undo `escape`; a 0x7d before any other byte is kept as it is (the checksum judges)."""
+    if ESCAPE_BYTE not in data:
+        return bytes(data)  # the common case: nothing escaped
     out = bytearray()
     i = 0
     while i < len(data):
@@ -108,10 +111,15 @@ def unescape(data: bytes) -> bytes:
 
 def checksum(data: bytes) -> int:
     """XOR of every byte of header and body."""
-    result = 0
-    for byte in data:
-        result ^= byte
-    return result
+    # Folded as one integer, halving each round: a few big-int operations, not a loop per byte.
+    size = len(data)
+    value = int.from_bytes(data, "little")
+    while size > 1:
+        half = (size + 1) // 2
+        bits = 8 * half
+        value = (value & ((1 << bits) - 1)) ^ (value >> bits)
+        size = half
+    return value
 
 
 class FrameSplitter:

@@ -118,11 +118,18 @@ class BodyError(ValueError):
 
 def bcd_time(raw: bytes, tz_offset_hours: float) -> datetime:
     """Read a BCD YYMMDDhhmmss device time in the device zone and return it in UTC."""
-    if len(raw) != 6 or any((b >> 4) > 9 or (b & 0x0F) > 9 for b in raw):
+    digits = raw.hex()
+    if len(raw) != 6 or not digits.isdigit():
         raise BodyError("time is not BCD")
-    yy, mo, dd, hh, mi, ss = ((b >> 4) * 10 + (b & 0x0F) for b in raw)
     try:
-        local = datetime(2000 + yy, mo, dd, hh, mi, ss)
+        local = datetime(
+            2000 + int(digits[0:2]),
+            int(digits[2:4]),
+            int(digits[4:6]),
+            int(digits[6:8]),
+            int(digits[8:10]),
+            int(digits[10:12]),
+        )
     except ValueError as exc:
         raise BodyError(f"time out of range: {raw.hex()}") from exc
     return (local - timedelta(hours=tz_offset_hours)).replace(tzinfo=UTC)
@@ -140,11 +147,9 @@ def decode_location(
         raise BodyError(f"location body is {len(body)} bytes, needs {BASIC_INFO_LENGTH}")
     alarm, status, lat, lon, alt, speed, course = struct.unpack_from(">IIIIhHH", body)
     time = bcd_time(body[22:28], tz_offset_hours)
-    alarms = [name for bit, name in ALARM_BITS.items() if alarm >> bit & 1]
+    alarms = [name for bit, name in ALARM_BITS.items() if alarm >> bit & 1] if alarm else []
     attributes: dict[str, Any] = {"alarm_flags": alarm, "status_flags": status}
-    for bit, name in STATUS_BITS.items():
-        attributes[name] = bool(status >> bit & 1)
-    attributes["load"] = LOAD_STATES[status >> 8 & 3]
+    attributes.update(_status_attributes(status))
     if with_items:
         _decode_items(body[BASIC_INFO_LENGTH:], attributes, alarms)
     latitude = lat / 1e6 * (-1 if status & STATUS_SOUTH else 1)
@@ -163,6 +168,23 @@ def decode_location(
         alarms=tuple(dict.fromkeys(alarms)),
         attributes=attributes,
     )
+
+
+_STATUS_CACHE: dict[int, dict[str, Any]] = {}
+#: Distinct status words remembered; a fleet uses a handful, a fuzzer could send millions.
+_STATUS_CACHE_SIZE = 4096
+
+
+def _status_attributes(status: int) -> dict[str, Any]:
+    """The named status bits and load state of a status word (cached: fleets repeat a few)."""
+    named = _STATUS_CACHE.get(status)
+    if named is None:
+        named = {name: bool(status >> bit & 1) for bit, name in STATUS_BITS.items()}
+        named["load"] = LOAD_STATES[status >> 8 & 3]
+        if len(_STATUS_CACHE) >= _STATUS_CACHE_SIZE:
+            _STATUS_CACHE.clear()
+        _STATUS_CACHE[status] = named
+    return named
 
 
 def decode_batch(
