@@ -19,7 +19,9 @@ from camtel.api import (
     me,
     organizations,
     problems,
+    reports,
     rights,
+    trips,
 )
 from camtel.bus.base import Envelope
 from camtel.bus.live import LiveHub, LiveUpdate
@@ -28,6 +30,7 @@ from camtel.db import migrate
 from camtel.ingest import Ingest
 from camtel.privacy import erasure, retention
 from camtel.services import Services
+from camtel.trips.digest import send_digests
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,7 @@ def build_api(services: Services) -> FastAPI:
         exempt=(f"{API_PREFIX}/media",),
     )
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, rights, me, organizations, devices, events, live):
+    for module in (auth, rights, me, organizations, devices, trips, events, reports, live):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
@@ -89,6 +92,17 @@ async def _sweep(services: Services, every_s: float = 3600.0) -> None:
                 await retention.sweep(db, now=services.clock())
         except Exception:
             log.exception("retention sweep failed")
+        await asyncio.sleep(every_s)
+
+
+async def _digests(services: Services, every_s: float = 600.0) -> None:
+    """Mail the daily digest once its hour has come (idempotent per person and day)."""
+    while True:
+        try:
+            await send_digests(services, services.clock())
+            await services.mailer.deliver_pending()
+        except Exception:
+            log.exception("digest round failed")
         await asyncio.sleep(every_s)
 
 

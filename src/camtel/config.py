@@ -82,6 +82,30 @@ class Settings(BaseSettings):
     pipeline_batch_size: int = Field(
         500, ge=1, le=100_000, description="Most positions written to the database in one batch."
     )
+    trip_min_distance_m: float = Field(
+        500.0,
+        ge=0,
+        le=100_000,
+        description="A journey shorter than this (metres) is not a "
+        "trip: a car moved across a car park, a GPS glitch.",
+    )
+    trip_min_duration_s: int = Field(
+        120, ge=0, le=86_400, description="A journey shorter than this (seconds) is not a trip."
+    )
+    stop_min_duration_s: int = Field(
+        300,
+        ge=0,
+        le=86_400,
+        description="A standstill at least this long (seconds) ends a trip "
+        "and is a stop; shorter ones (traffic lights, queues) stay inside the trip.",
+    )
+    digest_hour_utc: int = Field(
+        6,
+        ge=0,
+        le=23,
+        description="Hour (UTC) from which the daily digest of the previous day "
+        "is mailed to owners and managers.",
+    )
     bus_url: str = Field("memory://", description="Message bus: `memory://` or `nats://host:port`.")
     media_url: str = Field(
         "",

@@ -7,6 +7,7 @@ from camtel.events import models as events_models
 from camtel.notify import models as notify_models
 from camtel.privacy import audit as audit_models
 from camtel.privacy import rights_models
+from camtel.trips import models as trips_models
 
 metadata = Base.metadata
 
@@ -18,4 +19,5 @@ __all__ = [
     "metadata",
     "notify_models",
     "rights_models",
+    "trips_models",
 ]

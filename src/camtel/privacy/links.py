@@ -55,6 +55,7 @@ LINKS: dict[str, Link] = {
     "privacy_requests": Link("user", "user_id"),
     "legal_holds": Link("org", "organization_id"),
     "access_audit": Link("user", "subject_user_id"),
+    "digest_log": Link("user", "user_id"),
 }
 
 #: Default retention per table; organisations may override the number of days.
@@ -66,6 +67,7 @@ RETENTION: dict[str, tuple[Retention, ...]] = {
     "email_tokens": (Retention("expires_at"),),
     "pending_devices": (Retention("last_seen_at", 30),),
     "access_audit": (Retention("at", 365),),
+    "digest_log": (Retention("sent_at", 90, held_by="user_id"),),
 }
 
 

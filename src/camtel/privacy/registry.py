@@ -130,8 +130,12 @@ REGISTRY: dict[str, PersonalData] = {
             "live map, trips, geofences, reports",
         ),
         PersonalData(
-            "events", (Category.LOCATION,), "events.device_id -> devices",
-            "1 year", True, Erasure.CASCADE,
+            "events",
+            (Category.LOCATION,),
+            "events.device_id -> devices",
+            "1 year",
+            True,
+            Erasure.CASCADE,
             "alerts and history: fences crossed, alarms, speeding",
         ),
         PersonalData(
@@ -160,6 +164,15 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "showing a person who read their data (P15)",
+        ),
+        PersonalData(
+            "digest_log",
+            (Category.COMMUNICATION,),
+            "digest_log.user_id",
+            "90 days",
+            True,
+            Erasure.DELETE,
+            "sending each person's daily digest once per day",
         ),
         PersonalData(
             "pending_devices",

@@ -1,0 +1,1 @@
+"""Trips and stops, position exports, reports and the daily digest."""
