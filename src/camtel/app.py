@@ -17,11 +17,13 @@ from camtel.api import (
     health,
     live,
     me,
+    notifications,
     organizations,
     problems,
     reports,
     rights,
     trips,
+    webhooks,
 )
 from camtel.bus.base import Envelope
 from camtel.bus.live import LiveHub, LiveUpdate
@@ -44,10 +46,13 @@ def build_api(services: Services) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await erasure.resume(services.database, now=services.clock())
         chores = [
+            asyncio.create_task(services.dispatcher.run()),
             asyncio.create_task(_deliver_mail(services)),
             asyncio.create_task(_sweep(services)),
+            asyncio.create_task(_digests(services)),
         ]
         yield
+        await services.dispatcher.stop()
         for chore in chores:
             chore.cancel()
         await services.database.dispose()
@@ -67,7 +72,19 @@ def build_api(services: Services) -> FastAPI:
         exempt=(f"{API_PREFIX}/media",),
     )
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, rights, me, organizations, devices, trips, events, reports, live):
+    for module in (
+        auth,
+        rights,
+        me,
+        organizations,
+        devices,
+        trips,
+        events,
+        reports,
+        notifications,
+        webhooks,
+        live,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

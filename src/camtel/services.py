@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from camtel.accounts.ratelimit import RateLimiter
 from camtel.bus.live import LiveHub
 from camtel.config import Settings
 from camtel.db.base import utcnow
 from camtel.db.engine import Database
+from camtel.notify.dispatcher import Dispatcher
 from camtel.notify.email import Mailer
 
 
@@ -41,19 +44,35 @@ class Services:
     #: Called with (protocol, unique_id) when a device is registered or deleted, so that
     #: caches of "which device is this" (the gateways') learn it at once.
     device_listeners: list[Callable[[str, str], None]] = field(default_factory=list)
+    #: Called with an organisation id when its geofences change, so that the pipeline's
+    #: fence cache (camtel.geofences.book.FenceBook.fences_changed) reloads them at once.
+    fence_listeners: list[Callable[[uuid.UUID], None]] = field(default_factory=list)
     clock: Callable[[], datetime] = field(default=utcnow)
+    #: Media store, key ring, limits and analyzer (camtel.media.service.MediaLibrary); built
+    #: on first use by `camtel.media.service.library(services)`.
+    media: Any = None
+    #: Routes stored events to inboxes, mail, Web Push and webhooks (`run()` it at start).
+    dispatcher: Dispatcher | None = None
 
     def device_changed(self, protocol: str, unique_id: str) -> None:
         """Tell every listener that the device behind (protocol, unique_id) changed."""
         for listener in self.device_listeners:
             listener(protocol, unique_id)
 
+    def fences_changed(self, organization_id: uuid.UUID) -> None:
+        """Tell every listener that an organisation's geofences changed."""
+        for listener in self.fence_listeners:
+            listener(organization_id)
+
     @classmethod
     def build(cls, settings: Settings) -> Services:
         database = Database(settings.sqlalchemy_url)
+        mailer, live = Mailer(settings, database), LiveHub()
         return cls(
             settings=settings,
             database=database,
-            mailer=Mailer(settings, database),
+            mailer=mailer,
             limiters=Limiters.from_settings(settings),
+            live=live,
+            dispatcher=Dispatcher(settings=settings, database=database, mailer=mailer, live=live),
         )

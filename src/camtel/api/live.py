@@ -119,6 +119,11 @@ async def live(websocket: WebSocket) -> None:
             update = getter.result()
             if only_id is not None and update.device_id != only_id:
                 continue
+            # Notifications are personal: only their addressee hears them.
+            if update.kind == "notification" and update.payload.get("user_id") != str(
+                caller.user.id
+            ):
+                continue
             if await visibility.allows(update.device_id):
                 await websocket.send_json(_message(update))
     except (WebSocketDisconnect, RuntimeError):

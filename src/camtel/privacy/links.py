@@ -56,6 +56,12 @@ LINKS: dict[str, Link] = {
     "legal_holds": Link("org", "organization_id"),
     "access_audit": Link("user", "subject_user_id"),
     "digest_log": Link("user", "user_id"),
+    "notification_rules": Link("user", "user_id"),
+    "inbox_items": Link("user", "user_id"),
+    "push_subscriptions": Link("user", "user_id"),
+    "webhooks": Link("org", "organization_id"),
+    # Deliveries go with their webhook (deleted by the foreign key when it is).
+    "webhook_deliveries": Link("none"),
 }
 
 #: Default retention per table; organisations may override the number of days.
@@ -68,6 +74,8 @@ RETENTION: dict[str, tuple[Retention, ...]] = {
     "pending_devices": (Retention("last_seen_at", 30),),
     "access_audit": (Retention("at", 365),),
     "digest_log": (Retention("sent_at", 90, held_by="user_id"),),
+    "inbox_items": (Retention("created_at", 90, held_by="user_id"),),
+    "webhook_deliveries": (Retention("time", 30),),
 }
 
 
