@@ -17,6 +17,7 @@ from camtel.api import (
     health,
     live,
     me,
+    media,
     notifications,
     organizations,
     problems,
@@ -30,7 +31,11 @@ from camtel.bus.live import LiveHub, LiveUpdate
 from camtel.config import Settings
 from camtel.db import migrate
 from camtel.ingest import Ingest
+from camtel.media import cleanup as media_cleanup
+from camtel.media import service as media_service
+from camtel.media.analysis import Analyzer
 from camtel.privacy import erasure, retention
+from camtel.privacy.residency import residency_problem
 from camtel.services import Services
 from camtel.trips.digest import send_digests
 
@@ -42,17 +47,24 @@ API_PREFIX = "/api/v1"
 def build_api(services: Services) -> FastAPI:
     """The FastAPI application around a set of services (no I/O happens here)."""
 
+    lib = media_service.library(services)
+    services.erasure_hooks[:] = [media_cleanup.erasure_hook(lib)]
+    services.export_hooks[:] = [media_cleanup.export_hook(lib)]
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await erasure.resume(services.database, now=services.clock())
+        await erasure.resume(services.database, now=services.clock(), hooks=services.erasure_hooks)
+        analyzer = Analyzer(services, workers=services.settings.media_analysis_workers)
         chores = [
             asyncio.create_task(services.dispatcher.run()),
             asyncio.create_task(_deliver_mail(services)),
             asyncio.create_task(_sweep(services)),
             asyncio.create_task(_digests(services)),
+            asyncio.create_task(analyzer.run()),
         ]
         yield
         await services.dispatcher.stop()
+        analyzer.stop()
         for chore in chores:
             chore.cancel()
         await services.database.dispose()
@@ -81,6 +93,7 @@ def build_api(services: Services) -> FastAPI:
         trips,
         events,
         reports,
+        media,
         notifications,
         webhooks,
         live,
@@ -107,6 +120,9 @@ async def _sweep(services: Services, every_s: float = 3600.0) -> None:
         try:
             async with services.database.session() as db:
                 await retention.sweep(db, now=services.clock())
+            await media_cleanup.sweep(
+                services.database, media_service.library(services), now=services.clock()
+            )
         except Exception:
             log.exception("retention sweep failed")
         await asyncio.sleep(every_s)
@@ -131,6 +147,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def prepare(settings: Settings) -> None:
     """Make the data directory and bring the database schema up to date."""
+    problem = (
+        residency_problem(settings.storage_region, settings.media_s3_endpoint)
+        if settings.media_url.startswith("s3://")
+        else None
+    )
+    if problem:
+        raise SystemExit(f"camtel: refusing to start: {problem} (CAMTEL_STORAGE_REGION)")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.sqlalchemy_url)
 

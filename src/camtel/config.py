@@ -112,6 +112,30 @@ class Settings(BaseSettings):
         description="Media store: `file:///path` or `s3://bucket/prefix`; empty means "
         "`<data_dir>/media`.",
     )
+    media_quota_bytes: int = Field(
+        50 * 1024**3,
+        ge=0,
+        description="Most bytes of recordings one account may store, counting unfinished uploads.",
+    )
+    media_max_file_bytes: int = Field(
+        8 * 1024**3, ge=1, description="Largest single recording accepted (bytes)."
+    )
+    media_upload_ttl_s: int = Field(
+        86_400, ge=60, description="Lifetime of an unfinished resumable (tus) upload, seconds."
+    )
+    media_master_key: Path = Field(
+        Path("keys/master.key"),
+        description="File of the master key that wraps every owner's "
+        "media key; relative to the data dir unless absolute; created 0600 on first start.",
+    )
+    media_s3_endpoint: str = Field(
+        "",
+        description="Endpoint of an S3-compatible store (MinIO and others); credentials and "
+        "region come the usual AWS way (environment, profile).",
+    )
+    media_analysis_workers: int = Field(
+        1, ge=1, le=64, description="Processes that analyse recordings (probe, thumbnail, track)."
+    )
     storage_region: str = Field(
         "local",
         description="Where the data is stored, as shown to people in the privacy "

@@ -51,6 +51,10 @@ class Services:
     #: Media store, key ring, limits and analyzer (camtel.media.service.MediaLibrary); built
     #: on first use by `camtel.media.service.library(services)`.
     media: Any = None
+    #: Extra work when a person is erased or exported (recordings), filled by the
+    #: composition root: async (db, scope) -> counts / async (db, scope, zip) -> files.
+    erasure_hooks: list[Callable[..., Any]] = field(default_factory=list)
+    export_hooks: list[Callable[..., Any]] = field(default_factory=list)
     #: Routes stored events to inboxes, mail, Web Push and webhooks (`run()` it at start).
     dispatcher: Dispatcher | None = None
 

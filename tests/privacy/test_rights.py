@@ -162,12 +162,8 @@ async def test_interrupted_erasure_resumes(client, services):
 
     async with services.database.session() as db:
         request = await erasure.request_erasure(db, user_id=uuid.UUID(user_id), now=NOW)
-    erasure.ERASURE_HOOKS.append(crash)
-    try:
-        with pytest.raises(RuntimeError):
-            await erasure.execute(services.database, request_id=request.id, now=NOW)
-    finally:
-        erasure.ERASURE_HOOKS.remove(crash)
+    with pytest.raises(RuntimeError):
+        await erasure.execute(services.database, request_id=request.id, now=NOW, hooks=[crash])
     async with services.database.session() as db:
         assert await db.get(User, uuid.UUID(user_id)) is not None, "nothing half-deleted"
         assert (await db.get(PrivacyRequest, request.id)).status == "in_progress"

@@ -47,7 +47,7 @@ async def export_me(caller: CallerDep, db: Db, services: Svc) -> StreamingRespon
     now = services.clock()
     # Spooled: small exports stay in memory, large ones go to a private temporary file.
     spooled = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
-    files = await write_export(db, user_id=caller.user.id, out=spooled)
+    files = await write_export(db, user_id=caller.user.id, out=spooled, hooks=services.export_hooks)
     db.add(
         PrivacyRequest(
             kind="export",
@@ -72,7 +72,9 @@ async def erase_me(caller: CallerDep, db: Db, services: Svc) -> dict[str, Any]:
     now = services.clock()
     request = await erasure.request_erasure(db, user_id=caller.user.id, now=now)
     await db.commit()
-    counts = await erasure.execute(services.database, request_id=request.id, now=now)
+    counts = await erasure.execute(
+        services.database, request_id=request.id, now=now, hooks=services.erasure_hooks
+    )
     return {"status": "done", "request_id": str(request.id), "deleted": counts}
 
 

@@ -4,6 +4,7 @@ from camtel.accounts import models as accounts_models
 from camtel.db.base import Base
 from camtel.devices import models as devices_models
 from camtel.events import models as events_models
+from camtel.media import models as media_models
 from camtel.notify import models as notify_models
 from camtel.privacy import audit as audit_models
 from camtel.privacy import rights_models
@@ -16,6 +17,7 @@ __all__ = [
     "audit_models",
     "devices_models",
     "events_models",
+    "media_models",
     "metadata",
     "notify_models",
     "rights_models",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,9 +23,10 @@ log = logging.getLogger(__name__)
 #: A month, the time the law gives to answer a request.
 DUE_AFTER = timedelta(days=30)
 
-#: Work other parts must do before rows go (delete media objects, destroy keys):
-#: async (db, scope) -> dict of counts. Each must be idempotent.
-ERASURE_HOOKS: list[Callable[..., Any]] = []
+#: Work other parts do before rows go (delete media objects, destroy keys):
+#: async (db, scope) -> dict of counts. Each must be idempotent. The composition root
+#: puts them in `Services.erasure_hooks`.
+Hook = Callable[..., Any]
 
 #: Order of deletion: what hangs off devices first, then devices, organisations, the person.
 _ORDER = {"device": 0, "org": 1, "user": 2, "self": 3}
@@ -71,7 +72,9 @@ async def request_erasure(
     return row
 
 
-async def execute(database: Database, *, request_id: uuid.UUID, now: datetime) -> dict[str, int]:
+async def execute(
+    database: Database, *, request_id: uuid.UUID, now: datetime, hooks: Sequence[Hook] = ()
+) -> dict[str, int]:
     """Carry out an erasure; safe to run again after a crash at any point."""
     async with database.session() as db:
         request = await db.get(PrivacyRequest, request_id)
@@ -82,7 +85,7 @@ async def execute(database: Database, *, request_id: uuid.UUID, now: datetime) -
     async with database.session() as db:
         scope = await scope_of(db, user_id)
         counts: dict[str, int] = {}
-        for hook in ERASURE_HOOKS:
+        for hook in hooks:
             for key, value in (await hook(db, scope)).items():
                 counts[key] = counts.get(key, 0) + value
         for name, column, ids in plan(scope):
@@ -105,7 +108,7 @@ async def execute(database: Database, *, request_id: uuid.UUID, now: datetime) -
     return counts
 
 
-async def resume(database: Database, *, now: datetime) -> int:
+async def resume(database: Database, *, now: datetime, hooks: Sequence[Hook] = ()) -> int:
     """Finish erasures a crash interrupted (called at start)."""
     async with database.session() as db:
         pending = list(
@@ -118,5 +121,5 @@ async def resume(database: Database, *, now: datetime) -> int:
             )
         )
     for request_id in pending:
-        await execute(database, request_id=request_id, now=now)
+        await execute(database, request_id=request_id, now=now, hooks=hooks)
     return len(pending)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 from xml.sax.saxutils import escape
@@ -21,8 +21,9 @@ from camtel.privacy.registry import REGISTRY
 #: Columns that are credentials, not information about the person: never exported.
 SECRET_MARKERS = ("password", "secret", "token_hash", "csrf", "key_wrapped", "wrapped_key")
 
-#: Extra files other parts add to an export: (db, scope, zip) -> None (media, for instance).
-EXPORT_HOOKS: list[Callable[..., Any]] = []
+#: Extra files other parts add to an export: async (db, scope, zip) -> {path: count}
+#: (recordings, for instance). The composition root puts them in `Services.export_hooks`.
+Hook = Callable[..., Any]
 
 
 def _exportable_columns(table) -> list:  # type: ignore[no-untyped-def]
@@ -93,7 +94,9 @@ def _readme(files: dict[str, int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def write_export(db: AsyncSession, *, user_id: uuid.UUID, out: IO[bytes]) -> dict[str, int]:
+async def write_export(
+    db: AsyncSession, *, user_id: uuid.UUID, out: IO[bytes], hooks: Sequence[Hook] = ()
+) -> dict[str, int]:
     """Write the person's ZIP to `out`; returns records per file."""
     scope = await scope_of(db, user_id)
     files: dict[str, int] = {}
@@ -109,7 +112,7 @@ async def write_export(db: AsyncSession, *, user_id: uuid.UUID, out: IO[bytes]) 
                     path = f"tracks/{device_id}.gpx"
                     archive.writestr(path, gpx(points, f"device {device_id}"))
                     files[path] = len(points)
-        for hook in EXPORT_HOOKS:
+        for hook in hooks:
             for path, count in (await hook(db, scope, archive)).items():
                 files[path] = count
         archive.writestr("README.md", _readme(files))

@@ -62,6 +62,12 @@ LINKS: dict[str, Link] = {
     "webhooks": Link("org", "organization_id"),
     # Deliveries go with their webhook (deleted by the foreign key when it is).
     "webhook_deliveries": Link("none"),
+    # Recordings: rows, objects and keys go through camtel.media.cleanup (hooks), since a
+    # plain SQL delete would leave encrypted objects behind.
+    "media": Link("user", "owner_id"),
+    "media_uploads": Link("user", "owner_id"),
+    "media_keys": Link("user", "owner_id"),
+    "media_tracks": Link("none"),
 }
 
 #: Default retention per table; organisations may override the number of days.

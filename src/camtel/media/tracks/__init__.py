@@ -42,8 +42,18 @@ def _from_text_track(source: isobmff.Source, track: isobmff.Track) -> Extraction
         points, warnings = nmea.points(data)
         result.warnings.extend(warnings)
         result.points.extend(
-            TrackPoint(sample.time_s + p.offset_s, p.time, p.latitude, p.longitude,
-                       p.altitude_m, p.speed_kmh, p.course, p.fix, p.satellites, p.dop)
+            TrackPoint(
+                sample.time_s + p.offset_s,
+                p.time,
+                p.latitude,
+                p.longitude,
+                p.altitude_m,
+                p.speed_kmh,
+                p.course,
+                p.fix,
+                p.satellites,
+                p.dop,
+            )
             for p in points
         )
     if result.points:
@@ -59,8 +69,12 @@ def _from_movie(source: isobmff.Source) -> Extraction:
     if track is not None:
         telemetry = gpmf.parse_track(source, track)
         key, points = telemetry.best()
-        return Extraction(points, telemetry.gsensor, f"gopro-gpmf-{(key or 'none').lower()}",
-                          warnings + telemetry.warnings)
+        return Extraction(
+            points,
+            telemetry.gsensor,
+            f"gopro-gpmf-{(key or 'none').lower()}",
+            warnings + telemetry.warnings,
+        )
 
     pittasoft = blackvue.find(source, movie.top)
     if pittasoft is not None:
@@ -106,8 +120,12 @@ def extract_source(data: bytes | isobmff.Source) -> Extraction:
             return _from_movie(source)
         if b"$GP" in head or b"$GN" in head or b"$GL" in head:
             points, warnings = nmea.points(source.read(0, min(source.size, MAX_NMEA_BYTES)))
-            return Extraction(points, [], "nmea" if points else None,
-                              warnings or ([] if points else ["no valid NMEA fix found"]))
+            return Extraction(
+                points,
+                [],
+                "nmea" if points else None,
+                warnings or ([] if points else ["no valid NMEA fix found"]),
+            )
         return Extraction(warnings=[f"cannot read a track: this is {_sniff(head)}"])
     except isobmff.BoxError as exc:
         return Extraction(warnings=[f"damaged or truncated file: {exc}"])

@@ -19,8 +19,22 @@ STANDARD_GRAVITY = 9.80665
 MAX_NESTING = 8
 _GPS_EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
 _FORMATS = {
-    "b": "b", "B": "B", "c": "c", "s": "h", "S": "H", "l": "i", "L": "I",
-    "j": "q", "J": "Q", "f": "f", "d": "d", "q": "i", "Q": "q", "F": "4s", "G": "16s", "U": "16s",
+    "b": "b",
+    "B": "B",
+    "c": "c",
+    "s": "h",
+    "S": "H",
+    "l": "i",
+    "L": "I",
+    "j": "q",
+    "J": "Q",
+    "f": "f",
+    "d": "d",
+    "q": "i",
+    "Q": "q",
+    "F": "4s",
+    "G": "16s",
+    "U": "16s",
 }
 _FIXED = {"q": 65536.0, "Q": 4294967296.0}
 WANTED = frozenset({"GPS5", "GPS9", "GPRI", "SYST", "ACCL"})
@@ -53,7 +67,10 @@ def entries(data: bytes, depth: int = 0) -> Iterator[Entry]:
         if start + length > len(data):
             raise GpmfError(f"GPMF entry {key_raw!r} at {offset} runs past its payload")
         yield Entry(
-            key_raw.decode("latin-1"), type_raw.decode("latin-1"), size, repeat,
+            key_raw.decode("latin-1"),
+            type_raw.decode("latin-1"),
+            size,
+            repeat,
             data[start : start + length],
         )
         offset = start + ((length + 3) & ~3)
@@ -157,8 +174,9 @@ def _stream(items: list[Entry], start: float, duration: float, out: Telemetry) -
                     continue
                 when = gpsu + timedelta(seconds=i * step) if gpsu else None
                 out.streams.setdefault("GPS5", []).append(
-                    TrackPoint(start + i * step, when, r[0], r[1], r[2], r[3] * 3.6, None,
-                               fix, None, dop)
+                    TrackPoint(
+                        start + i * step, when, r[0], r[1], r[2], r[3] * 3.6, None, fix, None, dop
+                    )
                 )
         elif entry.key == "GPS9":
             rows = _scaled(values(entry, type_string or "lllllllSS"), scale)
@@ -171,8 +189,18 @@ def _stream(items: list[Entry], start: float, duration: float, out: Telemetry) -
                     continue
                 when = _GPS_EPOCH_2000 + timedelta(days=r[5], seconds=r[6])
                 out.streams.setdefault("GPS9", []).append(
-                    TrackPoint(start + i * step, when, r[0], r[1], r[2], r[3] * 3.6, None,
-                               int(r[8]), None, r[7])
+                    TrackPoint(
+                        start + i * step,
+                        when,
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3] * 3.6,
+                        None,
+                        int(r[8]),
+                        None,
+                        r[7],
+                    )
                 )
         elif entry.key == "GPRI":
             rows = _scaled(values(entry, type_string), scale)
@@ -185,8 +213,18 @@ def _stream(items: list[Entry], start: float, duration: float, out: Telemetry) -
                     continue
                 # r[0] is the drone's system clock; mapped to UTC through SYST later.
                 out.streams.setdefault("GPRI", []).append(
-                    TrackPoint(start + i * step, None, r[1], r[2], r[3], r[6] * 3.6, r[7],
-                               int(r[8]), int(r[9]), None)
+                    TrackPoint(
+                        start + i * step,
+                        None,
+                        r[1],
+                        r[2],
+                        r[3],
+                        r[6] * 3.6,
+                        r[7],
+                        int(r[8]),
+                        int(r[9]),
+                        None,
+                    )
                 )
                 out.gpri_clock.append(r[0])
         elif entry.key == "SYST":
@@ -241,8 +279,18 @@ def _interpolate(table: list[tuple[float, float]], x: float) -> float:
 
 
 def _with_time(point: TrackPoint, when: datetime) -> TrackPoint:
-    return TrackPoint(point.offset_s, when, point.latitude, point.longitude, point.altitude_m,
-                      point.speed_kmh, point.course, point.fix, point.satellites, point.dop)
+    return TrackPoint(
+        point.offset_s,
+        when,
+        point.latitude,
+        point.longitude,
+        point.altitude_m,
+        point.speed_kmh,
+        point.course,
+        point.fix,
+        point.satellites,
+        point.dop,
+    )
 
 
 def parse_payloads(payloads: Iterable[tuple[bytes, float, float]]) -> Telemetry:
@@ -309,7 +357,5 @@ def find_track(movie: isobmff.Movie) -> isobmff.Track | None:
 
 def parse_track(source: isobmff.Source, track: isobmff.Track) -> Telemetry:
     """Read each gpmd sample from the file and decode it."""
-    payloads = (
-        (source.read(s.offset, s.size), s.time_s, s.duration_s) for s in track.samples
-    )
+    payloads = ((source.read(s.offset, s.size), s.time_s, s.duration_s) for s in track.samples)
     return parse_payloads(payloads)

@@ -107,9 +107,14 @@ def points(data: bytes, start_ms: int | None = None) -> tuple[list[TrackPoint], 
             if key not in order:
                 order.append(key)
             entry.update(
-                clock=_clock(f[0]), valid=f[1] == "A", lat=_coordinate(f[2], f[3]),
-                lon=_coordinate(f[4], f[5]), speed=_float(f[6]), course=_float(f[7]),
-                day=_date(f[8]), tc=sentence.timecode_ms,
+                clock=_clock(f[0]),
+                valid=f[1] == "A",
+                lat=_coordinate(f[2], f[3]),
+                lon=_coordinate(f[4], f[5]),
+                speed=_float(f[6]),
+                course=_float(f[7]),
+                day=_date(f[8]),
+                tc=sentence.timecode_ms,
             )
         elif sentence.kind == "GGA" and len(f) >= 9:
             key = f[0]
@@ -122,8 +127,12 @@ def points(data: bytes, start_ms: int | None = None) -> tuple[list[TrackPoint], 
             entry.setdefault("tc", sentence.timecode_ms)
             quality = int(f[5]) if f[5].isdigit() else 0
             entry.setdefault("valid", quality > 0)
-            entry.update(quality=quality, sats=int(f[6]) if f[6].isdigit() else None,
-                         hdop=_float(f[7]), alt=_float(f[8]))
+            entry.update(
+                quality=quality,
+                sats=int(f[6]) if f[6].isdigit() else None,
+                hdop=_float(f[7]),
+                alt=_float(f[8]),
+            )
     result: list[TrackPoint] = []
     last_day: date | None = None
     first_time: datetime | None = None
@@ -151,11 +160,16 @@ def points(data: bytes, start_ms: int | None = None) -> tuple[list[TrackPoint], 
         speed = e.get("speed")
         result.append(
             TrackPoint(
-                offset_s=offset, time=when, latitude=e["lat"], longitude=e["lon"],
+                offset_s=offset,
+                time=when,
+                latitude=e["lat"],
+                longitude=e["lon"],
                 altitude_m=e.get("alt"),
                 speed_kmh=speed * KNOTS_TO_KMH if speed is not None else None,
-                course=e.get("course"), fix=None,
-                satellites=e.get("sats"), dop=e.get("hdop"),
+                course=e.get("course"),
+                fix=None,
+                satellites=e.get("sats"),
+                dop=e.get("hdop"),
             )
         )
     return result, warnings

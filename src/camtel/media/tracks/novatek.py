@@ -66,15 +66,18 @@ def _when(
         year += 2000
     try:
         whole = int(second)
-        return datetime(year, month, day, hour, minute, whole,
-                        int((second - whole) * 1e6), tzinfo=UTC)
+        return datetime(
+            year, month, day, hour, minute, whole, int((second - whole) * 1e6), tzinfo=UTC
+        )
     except (ValueError, OverflowError):
         return None
 
 
 def _signed(lat: float, lat_ref: int, lon: float, lon_ref: int) -> tuple[float, float]:
-    return (-abs(lat) if lat_ref == ord("S") else abs(lat),
-            -abs(lon) if lon_ref == ord("W") else abs(lon))
+    return (
+        -abs(lat) if lat_ref == ord("S") else abs(lat),
+        -abs(lon) if lon_ref == ord("W") else abs(lon),
+    )
 
 
 def _classic(b: bytes) -> Fix | None:
@@ -91,8 +94,9 @@ def _classic(b: bytes) -> Fix | None:
             lat, lon = lat2, lon2
             altitude = struct.unpack_from("<d", b, 0xA0)[0]
     lat, lon = _signed(lat, b[0x49], lon, b[0x4A])
-    return Fix(_when(year, month, day, hour, minute, sec), lat, lon, knots * KNOTS_TO_KMH,
-               course, altitude)
+    return Fix(
+        _when(year, month, day, hour, minute, sec), lat, lon, knots * KNOTS_TO_KMH, course, altitude
+    )
 
 
 def _type1(b: bytes) -> Fix | None:
@@ -127,8 +131,15 @@ def _type3(b: bytes) -> Fix | None:
         x, y, z = struct.unpack("<3i", raw)
         accel = (x / 256, y / 256, z / 256)
     lat, lon = _signed(ddmm(lat), b[0x29], ddmm(lon), b[0x2A])
-    return Fix(_when(year, month, day, hour, minute, sec), lat, lon, knots * KNOTS_TO_KMH,
-               course, None, accel)
+    return Fix(
+        _when(year, month, day, hour, minute, sec),
+        lat,
+        lon,
+        knots * KNOTS_TO_KMH,
+        course,
+        None,
+        accel,
+    )
 
 
 def _type15(b: bytes) -> Fix | None:
@@ -140,8 +151,15 @@ def _type15(b: bytes) -> Fix | None:
     year, month, day = struct.unpack_from("<3I", b, 0x50)
     x, y, z = struct.unpack_from("<3i", b, 0x5C)
     lat, lon = _signed(ddmm(abs(lat)), b[0x28], ddmm(abs(lon)), b[0x38])
-    return Fix(_when(year, month, day, hour, minute, sec), lat, lon, knots * KNOTS_TO_KMH,
-               course, None, (x / 1000, y / 1000, z / 1000))
+    return Fix(
+        _when(year, month, day, hour, minute, sec),
+        lat,
+        lon,
+        knots * KNOTS_TO_KMH,
+        course,
+        None,
+        (x / 1000, y / 1000, z / 1000),
+    )
 
 
 def classify(block: bytes) -> str:
@@ -150,8 +168,13 @@ def classify(block: bytes) -> str:
         return "invalid"
     if block[18:26] == _TYPE1_KEY:
         return "type1"
-    if block[37:40] == b"\0\0\0" and block[40:41] == b"A" and block[41:42] in (b"N", b"S") \
-            and block[42:43] in (b"E", b"W") and block[43:44] == b"\0":
+    if (
+        block[37:40] == b"\0\0\0"
+        and block[40:41] == b"A"
+        and block[41:42] in (b"N", b"S")
+        and block[42:43] in (b"E", b"W")
+        and block[43:44] == b"\0"
+    ):
         if len(block) >= 0x78 and any(
             _BASE64.match(block[o : o + 20]) or _DECIMAL.match(block[o : o + 20])
             for o in (0x2C, 0x40)
@@ -164,11 +187,19 @@ def classify(block: bytes) -> str:
         return "unsupported:ATC-encrypted"
     if block[60:66] == b"4W`b]S":
         return "unsupported:shifted-NMEA"
-    if len(block) >= 57 and block[28:29] == b"A" and block[40:41] in (b"N", b"S") \
-            and block[56:57] in (b"E", b"W"):
+    if (
+        len(block) >= 57
+        and block[28:29] == b"A"
+        and block[40:41] in (b"N", b"S")
+        and block[56:57] in (b"E", b"W")
+    ):
         return "type15"
-    if len(block) >= 0x5C and block[0x48:0x49] in (b"A", b"V") \
-            and block[0x49:0x4A] in (b"N", b"S") and block[0x4A:0x4B] in (b"E", b"W"):
+    if (
+        len(block) >= 0x5C
+        and block[0x48:0x49] in (b"A", b"V")
+        and block[0x49:0x4A] in (b"N", b"S")
+        and block[0x4A:0x4B] in (b"E", b"W")
+    ):
         return "classic"
     return "unknown"
 
@@ -255,8 +286,17 @@ def to_track(decoded: Decoded) -> tuple[list[TrackPoint], list[GSensorSample], l
     gsensor: list[GSensorSample] = []
     for fix in decoded.fixes:
         offset = float(fix.ordinal)
-        points.append(TrackPoint(offset, fix.time, fix.latitude, fix.longitude, fix.altitude_m,
-                                 fix.speed_kmh, fix.course))
+        points.append(
+            TrackPoint(
+                offset,
+                fix.time,
+                fix.latitude,
+                fix.longitude,
+                fix.altitude_m,
+                fix.speed_kmh,
+                fix.course,
+            )
+        )
         if fix.accel is not None:
             gsensor.append(GSensorSample(offset, *fix.accel))
     warnings = [

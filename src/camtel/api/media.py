@@ -1,0 +1,559 @@
+"""The media library: upload (multipart and tus 1.0), list, play with Range, tracks, delete."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+from xml.sax.saxutils import escape, quoteattr
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AwareDatetime, Field
+
+from camtel.api.deps import CallerDep, Db, Svc
+from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
+from camtel.api.problems import problem
+from camtel.api.schemas import Out, Strict
+from camtel.errors import Invalid, NotFound
+from camtel.media import crypto, ranges, service, uploads
+from camtel.media.models import Media, MediaTrack
+from camtel.media.service import MediaLibrary
+
+router = APIRouter(tags=["media"])
+
+TUS_PATH = "/media/uploads"
+TUS_HEADERS = {"Tus-Resumable": uploads.TUS_VERSION}
+CONTENT_CHUNK = 1024 * 1024
+
+
+def get_library(services: Svc) -> MediaLibrary:
+    return service.library(services)
+
+
+Lib = Annotated[MediaLibrary, Depends(get_library)]
+
+
+class MediaOut(Out):
+    id: uuid.UUID
+    status: str = Field(
+        description="`processing`, then `ready`, or `failed` (see `failure_reason`)."
+    )
+    stage: str = Field(description="What the analysis does now: queued, probe, track, done.")
+    progress: float = Field(description="Analysis progress, 0 to 1.")
+    failure_reason: str | None
+    kind: str = Field(description="`video` or `photo`.")
+    category: str = Field(description="`normal`, `event` or `locked` (kept a year).")
+    channel: str = Field(description="`front`, `rear`, `cabin` or `unknown`.")
+    device_id: uuid.UUID | None
+    organization_id: uuid.UUID
+    owner_id: uuid.UUID
+    group_id: uuid.UUID | None = Field(description="Shared by front/rear/cabin files of a moment.")
+    start_time: datetime | None
+    duration_s: float | None
+    size: int
+    content_type: str
+    filename: str
+    sha256: str
+    track_points: int
+    event_count: int
+    has_event: bool = False
+    locked: bool = False
+    has_thumbnail: bool = False
+    probe: dict[str, Any]
+    created_at: datetime
+
+
+def media_out(media: Media) -> MediaOut:
+    return MediaOut.model_validate(media).model_copy(
+        update={
+            "has_event": media.event_count > 0,
+            "locked": media.category == "locked",
+            "has_thumbnail": bool(media.thumbnail_key),
+        }
+    )
+
+
+class MediaChange(Strict):
+    category: Literal["normal", "event", "locked"] | None = Field(
+        None, description="`locked` keeps the recording from retention; `normal` unlocks it."
+    )
+    channel: Literal["front", "rear", "cabin", "unknown"] | None = None
+
+
+# tus 1.0: declared before /media/{media_id} so that "uploads" is never read as an id.
+
+
+@router.options(TUS_PATH, status_code=204, summary="tus: what this server supports")
+@router.options(TUS_PATH + "/{upload_id}", status_code=204, include_in_schema=False)
+async def tus_options(lib: Lib) -> Response:
+    return Response(
+        status_code=204,
+        headers={
+            **TUS_HEADERS,
+            "Tus-Version": uploads.TUS_VERSION,
+            "Tus-Extension": uploads.TUS_EXTENSIONS,
+            "Tus-Max-Size": str(lib.limits.max_file_bytes),
+        },
+    )
+
+
+@router.post(TUS_PATH, status_code=201, summary="tus: start a resumable upload")
+async def tus_create(
+    request: Request,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    lib: Lib,
+    tus_resumable: Annotated[str | None, Header()] = None,
+    upload_length: Annotated[str | None, Header()] = None,
+    upload_metadata: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Headers `Tus-Resumable: 1.0.0`, `Upload-Length` and optional `Upload-Metadata`
+    (`filename`, `filetype`, `device_id`, `channel`, base64 values). Answers 201 with `Location`."""
+    uploads.check_tus_version(tus_resumable)
+    length = uploads.parse_length(upload_length, "Upload-Length")
+    made = await uploads.create_upload(
+        db,
+        lib,
+        caller=caller,
+        length=length,
+        metadata=uploads.parse_metadata(upload_metadata),
+        now=services.clock(),
+    )
+    await db.commit()
+    location = str(request.url_for("tus_head", upload_id=str(made.id)))
+    return Response(
+        status_code=201, headers={**TUS_HEADERS, "Location": location, "Upload-Offset": "0"}
+    )
+
+
+def _upload_headers(upload: Any) -> dict[str, str]:
+    headers = {
+        **TUS_HEADERS,
+        "Upload-Offset": str(upload.offset),
+        "Upload-Length": str(upload.length),
+        "Cache-Control": "no-store",
+    }
+    if upload.media_id is not None:
+        headers["Camtel-Media-Id"] = str(upload.media_id)
+    return headers
+
+
+@router.head(TUS_PATH + "/{upload_id}", summary="tus: how much has arrived")
+async def tus_head(
+    upload_id: uuid.UUID,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    tus_resumable: Annotated[str | None, Header()] = None,
+) -> Response:
+    uploads.check_tus_version(tus_resumable)
+    upload = await uploads.get_upload(db, caller=caller, upload_id=upload_id, now=services.clock())
+    return Response(status_code=200, headers=_upload_headers(upload))
+
+
+@router.patch(TUS_PATH + "/{upload_id}", status_code=204, summary="tus: send the next bytes")
+async def tus_patch(
+    upload_id: uuid.UUID,
+    request: Request,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    lib: Lib,
+    tus_resumable: Annotated[str | None, Header()] = None,
+    upload_offset: Annotated[str | None, Header()] = None,
+    content_type: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Body `application/offset+octet-stream` at `Upload-Offset`; a wrong offset is 409, bytes
+    past the declared length 413. The last PATCH answers with `Camtel-Media-Id`."""
+    uploads.check_tus_version(tus_resumable)
+    if (content_type or "").split(";")[0].strip() != "application/offset+octet-stream":
+        raise uploads.UnsupportedMedia("tus PATCH bodies are application/offset+octet-stream")
+    offset = uploads.parse_length(upload_offset, "Upload-Offset")
+    now = services.clock()
+    upload = await uploads.get_upload(db, caller=caller, upload_id=upload_id, now=now)
+    await uploads.append(db, lib, upload=upload, offset=offset, chunks=request.stream())
+    media = None
+    if upload.offset == upload.length:
+        media = await uploads.complete(db, lib, upload=upload, now=now)
+    await db.commit()
+    if media is not None:
+        lib.submit(media.id)
+    return Response(status_code=204, headers=_upload_headers(upload))
+
+
+@router.delete(TUS_PATH + "/{upload_id}", status_code=204, summary="tus: abandon an upload")
+async def tus_delete(
+    upload_id: uuid.UUID,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    lib: Lib,
+    tus_resumable: Annotated[str | None, Header()] = None,
+) -> Response:
+    uploads.check_tus_version(tus_resumable)
+    upload = await uploads.get_upload(db, caller=caller, upload_id=upload_id, now=services.clock())
+    await uploads.terminate(db, lib, upload=upload)
+    return Response(status_code=204, headers=TUS_HEADERS)
+
+
+# The library
+
+_MULTIPART_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "device_id": {"type": "string", "format": "uuid"},
+                        "channel": {
+                            "type": "string",
+                            "enum": ["front", "rear", "cabin", "unknown"],
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/media",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MediaOut,
+    summary="Upload a recording (multipart field `file`)",
+    openapi_extra=_MULTIPART_DOC,
+)
+async def upload_media(
+    request: Request, caller: CallerDep, db: Db, services: Svc, lib: Lib
+) -> MediaOut:
+    """Streams the file into the encrypted store; 201 with `status: processing`, then the
+    analysis makes it `ready` or `failed`. Over the quota or the size limit: 413."""
+    declared = request.headers.get("content-length", "")
+    reader = uploads.FormReader.from_request(
+        request.headers.get("content-type", ""), request.stream()
+    )
+    media = await uploads.receive_form(
+        db,
+        lib,
+        caller=caller,
+        reader=reader,
+        # The multipart framing adds a little to the file itself.
+        declared=max(0, int(declared) - 8192) if declared.isdigit() else None,
+        now=services.clock(),
+    )
+    await db.commit()
+    lib.submit(media.id)
+    return media_out(media)
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    try:
+        return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
+    except (ValueError, IndexError, TypeError):
+        raise Invalid("the cursor is not valid", field="cursor") from None
+
+
+@router.get("/media", response_model=list[MediaOut], summary="Recordings you may see, newest first")
+async def list_media(
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    db: Db,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    device_id: uuid.UUID | None = None,
+    start: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Recorded at or after (ISO 8601).")
+    ] = None,
+    end: Annotated[
+        AwareDatetime | None, Query(alias="to", description="Recorded at or before (ISO 8601).")
+    ] = None,
+    channel: Literal["front", "rear", "cabin", "unknown"] | None = None,
+    has_event: bool | None = None,
+    locked: bool | None = None,
+    kind: Literal["video", "photo"] | None = None,
+) -> list[MediaOut]:
+    rows = await service.list_media(
+        db,
+        caller=caller,
+        limit=limit,
+        after=_after(cursor),
+        device_id=device_id,
+        start=start,
+        end=end,
+        channel=channel,
+        has_event=has_event,
+        locked=locked,
+        kind=kind,
+    )
+    kept = page(
+        rows,
+        limit=limit,
+        request=request,
+        response=response,
+        key=lambda m: [m.created_at.isoformat(), str(m.id)],
+    )
+    return [media_out(m) for m in kept]
+
+
+@router.get("/media/{media_id}", response_model=MediaOut, summary="One recording")
+async def get_media(media_id: uuid.UUID, caller: CallerDep, db: Db) -> MediaOut:
+    return media_out(await service.get(db, caller=caller, media_id=media_id))
+
+
+@router.patch("/media/{media_id}", response_model=MediaOut, summary="Lock, unlock, set channel")
+async def change_media(
+    media_id: uuid.UUID, body: MediaChange, caller: CallerDep, db: Db
+) -> MediaOut:
+    changes = body.model_dump(exclude_unset=True)
+    if any(value is None for value in changes.values()):
+        raise Invalid("category and channel cannot be null")
+    return media_out(await service.update(db, caller=caller, media_id=media_id, changes=changes))
+
+
+@router.delete("/media/{media_id}", status_code=204, summary="Delete a recording and its files")
+async def delete_media(media_id: uuid.UUID, caller: CallerDep, db: Db, lib: Lib) -> None:
+    await service.remove(db, lib, caller=caller, media_id=media_id)
+
+
+# Bytes
+
+
+def _disposition(filename: str) -> str:
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+async def _multipart(
+    parts: list[tuple[bytes, AsyncIterator[bytes]]], boundary: str
+) -> AsyncIterator[bytes]:
+    for head, body in parts:
+        yield head
+        async for chunk in body:
+            yield chunk
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+@router.api_route(
+    "/media/{media_id}/content",
+    methods=["GET", "HEAD"],
+    summary="The recording's bytes (Range, If-None-Match, If-Range)",
+    response_class=StreamingResponse,
+    responses={206: {"description": "Partial content"}, 304: {}, 416: {}},
+)
+async def media_content(
+    media_id: uuid.UUID, request: Request, caller: CallerDep, db: Db, lib: Lib
+) -> Response:
+    media = await service.get(db, caller=caller, media_id=media_id)
+    etag = f'"{media.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=0, must-revalidate",
+        "Content-Disposition": _disposition(media.filename),
+    }
+    if ranges.etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    size = media.size
+    wanted: list[ranges.ByteRange] | None = None
+    if ranges.if_range_holds(request.headers.get("if-range"), etag):
+        try:
+            wanted = ranges.parse_range(request.headers.get("range"), size)
+        except ranges.Unsatisfiable:
+            return problem(
+                416,
+                "range-not-satisfiable",
+                "Range not satisfiable",
+                f"the recording has {size} bytes",
+                headers={**headers, "Content-Range": f"bytes */{size}"},
+            )
+    data_key = await service.data_key_for(db, lib, media.owner_id)
+    head_only = request.method == "HEAD"
+
+    def body(start: int, end: int) -> AsyncIterator[bytes]:
+        return service.read_object(
+            lib,
+            data_key=data_key,
+            key=media.storage_key,
+            object_id=media.id.bytes,
+            start=start,
+            end=end,
+            total=size,
+        )
+
+    if wanted is None:
+        headers["Content-Length"] = str(size)
+        if head_only:
+            return Response(status_code=200, headers=headers, media_type=media.content_type)
+        return StreamingResponse(
+            body(0, size), status_code=200, headers=headers, media_type=media.content_type
+        )
+    if len(wanted) == 1:
+        only = wanted[0]
+        headers["Content-Range"] = only.content_range(size)
+        headers["Content-Length"] = str(only.length)
+        if head_only:
+            return Response(status_code=206, headers=headers, media_type=media.content_type)
+        return StreamingResponse(
+            body(only.start, only.end),
+            status_code=206,
+            headers=headers,
+            media_type=media.content_type,
+        )
+    boundary = secrets.token_hex(12)
+    parts = []
+    total = 0
+    for piece in wanted:
+        head = (
+            f"\r\n--{boundary}\r\nContent-Type: {media.content_type}\r\n"
+            f"Content-Range: {piece.content_range(size)}\r\n\r\n"
+        ).encode()
+        parts.append((head, body(piece.start, piece.end)))
+        total += len(head) + piece.length
+    total += len(f"\r\n--{boundary}--\r\n")
+    headers["Content-Length"] = str(total)
+    kind = f"multipart/byteranges; boundary={boundary}"
+    if head_only:
+        return Response(status_code=206, headers=headers, media_type=kind)
+    return StreamingResponse(
+        _multipart(parts, boundary), status_code=206, headers=headers, media_type=kind
+    )
+
+
+@router.get(
+    "/media/{media_id}/thumbnail",
+    summary="A JPEG of the first keyframe",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def media_thumbnail(
+    media_id: uuid.UUID, request: Request, caller: CallerDep, db: Db, lib: Lib
+) -> Response:
+    media = await service.get(db, caller=caller, media_id=media_id)
+    if not media.thumbnail_key:
+        raise NotFound("no thumbnail (yet)" if media.status == "processing" else "no thumbnail")
+    etag = f'"t-{media.sha256}"'
+    if ranges.etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    data_key = await service.data_key_for(db, lib, media.owner_id)
+    size = await lib.store.size(media.thumbnail_key)
+    total = crypto.plain_size(size)
+    data = b"".join(
+        [
+            chunk
+            async for chunk in service.read_object(
+                lib,
+                data_key=data_key,
+                key=media.thumbnail_key,
+                object_id=service.thumbnail_object_id(media.id),
+                start=0,
+                end=total,
+                total=total,
+            )
+        ]
+    )
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={"ETag": etag, "Cache-Control": "private, max-age=3600"},
+    )
+
+
+async def _track(db: Db, caller: CallerDep, media_id: uuid.UUID) -> tuple[Media, MediaTrack | None]:
+    media = await service.get(db, caller=caller, media_id=media_id)
+    return media, await db.get(MediaTrack, media.id)
+
+
+@router.get(
+    "/media/{media_id}/track.geojson",
+    summary="The embedded GPS track as GeoJSON, with offsets from the start of the video",
+    response_class=JSONResponse,
+)
+async def media_track_geojson(media_id: uuid.UUID, caller: CallerDep, db: Db) -> JSONResponse:
+    media, track = await _track(db, caller, media_id)
+    points = track.points if track else []
+    three_d = bool(points) and all(p[4] is not None for p in points)
+    features = []
+    if points:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString" if len(points) > 1 else "Point",
+                    "coordinates": (
+                        [[p[3], p[2], p[4]] if three_d else [p[3], p[2]] for p in points]
+                        if len(points) > 1
+                        else ([points[0][3], points[0][2]])
+                    ),
+                },
+                "properties": {
+                    "media_id": str(media.id),
+                    "offsets_s": [p[0] for p in points],
+                    "times": [p[1] for p in points],
+                    "speeds_kmh": [p[5] for p in points],
+                    "courses": [p[6] for p in points],
+                },
+            }
+        )
+    body = {
+        "type": "FeatureCollection",
+        "features": features,
+        "properties": {
+            "media_id": str(media.id),
+            "status": media.status,
+            "start_time": media.start_time.isoformat() if media.start_time else None,
+            "duration_s": media.duration_s,
+            "source_format": track.source_format if track else None,
+            "warnings": track.warnings if track else [],
+        },
+    }
+    return JSONResponse(body, media_type="application/geo+json")
+
+
+@router.get(
+    "/media/{media_id}/track.gpx",
+    summary="The embedded GPS track as GPX 1.1 (offsets in a camtel extension)",
+    response_class=Response,
+    responses={200: {"content": {"application/gpx+xml": {}}}},
+)
+async def media_track_gpx(media_id: uuid.UUID, caller: CallerDep, db: Db) -> Response:
+    media, track = await _track(db, caller, media_id)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<gpx version="1.1" creator="camtel" xmlns="http://www.topografix.com/GPX/1/1" '
+        'xmlns:camtel="https://camtel.dev/gpx/1">',
+        f"<trk><name>{escape(media.filename)}</name><trkseg>",
+    ]
+    for offset, time, lat, lon, alt, speed, course in track.points if track else []:
+        pieces = [f"<trkpt lat={quoteattr(repr(lat))} lon={quoteattr(repr(lon))}>"]
+        if alt is not None:
+            pieces.append(f"<ele>{alt}</ele>")
+        if time:
+            pieces.append(f"<time>{escape(time)}</time>")
+        extra = f"<camtel:offset_s>{offset}</camtel:offset_s>"
+        if speed is not None:
+            extra += f"<camtel:speed_kmh>{speed}</camtel:speed_kmh>"
+        if course is not None:
+            extra += f"<camtel:course>{course}</camtel:course>"
+        pieces.append(f"<extensions>{extra}</extensions></trkpt>")
+        lines.append("".join(pieces))
+    lines.append("</trkseg></trk></gpx>")
+    stem = media.filename.rsplit(".", 1)[0] or "track"
+    return Response(
+        "\n".join(lines) + "\n",
+        media_type="application/gpx+xml",
+        headers={"Content-Disposition": _disposition(stem + ".gpx")},
+    )

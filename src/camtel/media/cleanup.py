@@ -1,0 +1,107 @@
+"""Retention and erasure of recordings: rows, objects and keys go together.
+
+The generic retention sweeper deletes rows with SQL; recordings also have objects in the store,
+so they are swept here, through the same delete path as a person pressing "delete".
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from camtel.db.engine import Database
+from camtel.media import service, uploads
+from camtel.media.models import Media
+from camtel.media.service import MediaLibrary
+
+log = logging.getLogger(__name__)
+
+#: How long a recording is kept, by category (an organisation's override may come later).
+KEEP_DAYS = {"normal": 30, "event": 365, "locked": 365}
+
+
+def expires_at(category: str, created_at: datetime) -> datetime:
+    """When a recording of this category, made at `created_at`, is due for deletion. Pure."""
+    return created_at + timedelta(days=KEEP_DAYS.get(category, KEEP_DAYS["normal"]))
+
+
+async def sweep(database: Database, lib: MediaLibrary, *, now: datetime, batch: int = 500) -> int:
+    """Delete recordings past retention and unfinished uploads past their lifetime."""
+    removed = 0
+    async with database.session() as db:
+        due = or_(
+            *(
+                (Media.category == category) & (Media.created_at <= now - timedelta(days=days))
+                for category, days in KEEP_DAYS.items()
+            )
+        )
+        for media in await db.scalars(select(Media).where(due).limit(batch)):
+            await service.delete_media(db, lib, media)
+            removed += 1
+        for upload in await uploads.expired_uploads(db, now=now):
+            await uploads.terminate(db, lib, upload=upload)
+    if removed:
+        log.info("media retention sweep", extra={"removed": removed})
+    return removed
+
+
+def erasure_hook(lib: MediaLibrary) -> Callable[[AsyncSession, Any], Awaitable[dict[str, int]]]:
+    """An erasure hook (`Services.erasure_hooks`): the person's recordings (uploaded by
+    them, or of the devices and organisations wholly theirs) and objects go, then their key."""
+
+    async def erase(db: AsyncSession, scope: Any) -> dict[str, int]:
+        count = 0
+        orgs: set[uuid.UUID] = set(getattr(scope, "own_orgs", set()))
+        devices: set[uuid.UUID] = set(getattr(scope, "own_devices", set()))
+        conditions = [Media.owner_id == scope.user_id]
+        if orgs:
+            conditions.append(Media.organization_id.in_(orgs))
+        if devices:
+            conditions.append(Media.device_id.in_(devices))
+        for media in list(await db.scalars(select(Media).where(or_(*conditions)))):
+            await service.delete_media(db, lib, media)
+            count += 1
+        count += await service.erase_owner(db, lib, scope.user_id)
+        return {"media": count}
+
+    return erase
+
+
+def export_hook(lib: MediaLibrary) -> Callable[[AsyncSession, Any, Any], Awaitable[dict[str, int]]]:
+    """An export hook (`Services.export_hooks`): the person's recordings, decrypted,
+    written into their export ZIP one chunk at a time (never whole in memory)."""
+
+    async def export(db: AsyncSession, scope: Any, archive: Any) -> dict[str, int]:
+        conditions = [Media.owner_id == scope.user_id]
+        if scope.own_devices:
+            conditions.append(Media.device_id.in_(scope.own_devices))
+        files: dict[str, int] = {}
+        for media in list(await db.scalars(select(Media).where(or_(*conditions)))):
+            if media.status == "failed" and not media.size:
+                continue
+            try:
+                data_key = await service.data_key_for(db, lib, media.owner_id)
+            except service.Unreadable:
+                continue
+            name = f"media/{media.id}-{service.clean_filename(media.filename) or 'recording'}"
+            with archive.open(name, "w", force_zip64=True) as out:
+                async for chunk in service.read_object(
+                    lib,
+                    data_key=data_key,
+                    key=media.storage_key,
+                    object_id=media.id.bytes,
+                    start=0,
+                    end=media.size,
+                    total=media.size,
+                ):
+                    out.write(chunk)
+            files[name] = 1
+        return files
+
+    return export

@@ -1,0 +1,113 @@
+"""Tables of recordings (videos and photos), their embedded tracks, resumable uploads and keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from camtel.db.base import Base, CreatedMixin, IdMixin, JSONType
+
+CHANNELS = ("front", "rear", "cabin", "unknown")
+KINDS = ("video", "photo")
+CATEGORIES = ("normal", "event", "locked")
+STATUSES = ("processing", "ready", "failed")
+
+
+class Media(IdMixin, CreatedMixin, Base):
+    """One recording. Its bytes live encrypted in the media store under `storage_key`."""
+
+    __tablename__ = "media"
+    __table_args__ = (
+        Index("ix_media_organization_created", "organization_id", "created_at"),
+        Index("ix_media_device_start", "device_id", "start_time"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    device_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("devices.id", ondelete="SET NULL")
+    )
+    channel: Mapped[str] = mapped_column(String(8), default="unknown")
+    kind: Mapped[str] = mapped_column(String(8), default="video")
+    category: Mapped[str] = mapped_column(String(8), default="normal")
+    status: Mapped[str] = mapped_column(String(12), default="processing")
+    #: What the analysis is doing now (`queued`, `probe`, `thumbnail`, `track`, `events`,
+    #: `done`) and how far it is, 0..1, so clients can show progress.
+    stage: Mapped[str] = mapped_column(String(12), default="queued")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    start_time: Mapped[datetime | None]
+    duration_s: Mapped[float | None]
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    storage_key: Mapped[str] = mapped_column(String(300))
+    thumbnail_key: Mapped[str | None] = mapped_column(String(300))
+    track_points: Mapped[int] = mapped_column(default=0)
+    event_count: Mapped[int] = mapped_column(default=0)
+    #: Files of the same moment from the front, rear and cabin cameras share a group id.
+    group_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    #: What the probe found: container, codecs, width, height, frame rate, bit rate.
+    probe: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class MediaTrack(Base):
+    """The GPS track and G-sensor series found inside one recording, offsets from its start."""
+
+    __tablename__ = "media_tracks"
+
+    media_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("media.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_format: Mapped[str | None] = mapped_column(String(40))
+    #: [[offset_s, time ISO or null, lat, lon, alt_m, speed_kmh, course], ...]
+    points: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    #: {"offsets": [...], "x": [...], "y": [...], "z": [...]} in g, downsampled for display.
+    gsensor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    warnings: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+
+
+class MediaUpload(IdMixin, CreatedMixin, Base):
+    """A resumable (tus 1.0) upload in progress; its bytes are stored as encrypted parts."""
+
+    __tablename__ = "media_uploads"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    device_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("devices.id", ondelete="SET NULL")
+    )
+    channel: Mapped[str] = mapped_column(String(8), default="unknown")
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: [[object key, offset, size], ...]: one encrypted part per PATCH, in order.
+    parts: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    expires_at: Mapped[datetime]
+    media_id: Mapped[uuid.UUID | None]
+
+
+class MediaKey(Base):
+    """An owner's data key, wrapped by the master key; deleting the row shreds their media."""
+
+    __tablename__ = "media_keys"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(128))
+    created_at: Mapped[datetime]
