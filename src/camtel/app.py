@@ -20,7 +20,9 @@ from camtel.api import (
     media,
     notifications,
     organizations,
+    privacy,
     problems,
+    public,
     reports,
     rights,
     trips,
@@ -34,7 +36,7 @@ from camtel.ingest import Ingest
 from camtel.media import cleanup as media_cleanup
 from camtel.media import service as media_service
 from camtel.media.analysis import Analyzer
-from camtel.privacy import erasure, retention
+from camtel.privacy import analytics, erasure, retention
 from camtel.privacy.residency import residency_problem
 from camtel.services import Services
 from camtel.trips.digest import send_digests
@@ -86,7 +88,9 @@ def build_api(services: Services) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         auth,
+        public,
         rights,
+        privacy,
         me,
         organizations,
         devices,
@@ -120,6 +124,7 @@ async def _sweep(services: Services, every_s: float = 3600.0) -> None:
         try:
             async with services.database.session() as db:
                 await retention.sweep(db, now=services.clock())
+                await analytics.rollup(db, today=services.clock().date())
             await media_cleanup.sweep(
                 services.database, media_service.library(services), now=services.clock()
             )

@@ -21,6 +21,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Mail kept or sent by camtel.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+policy_app = typer.Typer(help="Privacy policy and terms versions.", no_args_is_help=True)
+breach_app = typer.Typer(help="Personal-data breaches.", no_args_is_help=True)
 camera_app = typer.Typer(help="Wi-Fi dash cams (Novatek family).", no_args_is_help=True)
 sim_app = typer.Typer(help="Simulators for trying camtel without hardware.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Privacy: retention, record of processing.", no_args_is_help=True)
@@ -30,6 +32,8 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(config_app, name="config")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(camera_app, name="camera")
+app.add_typer(policy_app, name="policy")
+privacy_app.add_typer(breach_app, name="breach")
 app.add_typer(sim_app, name="sim")
 
 console = Console()
@@ -313,6 +317,48 @@ def privacy_sweep() -> None:
     for name, count in asyncio.run(run()).items():
         table.add_row(name, str(count))
     console.print(table)
+
+
+@policy_app.command("publish")
+def policy_publish(
+    file: Annotated[Path, typer.Argument(help="The new version, in Markdown.")],
+    kind: Annotated[str, typer.Option(help="privacy or terms.")] = "privacy",
+) -> None:
+    """Publish a new version: shown on the site, mailed to every account, accepted at login."""
+    from camtel.errors import CamtelError
+    from camtel.privacy.policies import publish_file
+
+    settings = _settings()
+    from camtel.db.migrate import upgrade
+
+    upgrade(settings.sqlalchemy_url)
+    try:
+        result = publish_file(settings, file, kind)
+    except (CamtelError, OSError) as exc:
+        err.print(f"[red]cannot publish:[/red] {getattr(exc, 'detail', exc)}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"{result['kind']} version [bold]{result['version']}[/bold]: "
+        f"{result['mailed']} accounts mailed"
+    )
+
+
+@breach_app.command("notify")
+def breach_notify(breach_id: Annotated[str, typer.Argument(help="The breach's id.")]) -> None:
+    """Tell every person affected by a breach, once."""
+    from camtel.errors import CamtelError
+    from camtel.privacy.registers import notify_breach
+
+    settings = _settings()
+    try:
+        result = notify_breach(settings, breach_id)
+    except CamtelError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from None
+    console.print(
+        f"{result['notified']} people told now, {result['already_told']} before, "
+        f"{result['affected']} affected"
+    )
 
 
 @privacy_app.command("ropa")

@@ -136,6 +136,20 @@ class Settings(BaseSettings):
     media_analysis_workers: int = Field(
         1, ge=1, le=64, description="Processes that analyse recordings (probe, thumbnail, track)."
     )
+    dpo_email: str = Field(
+        "",
+        description="Address of the data-protection officer; contact-form messages are mailed "
+        "there. Empty keeps them for operators only (`GET /api/v1/privacy/contact-messages`).",
+    )
+    diagnostics_retention_days: int = Field(
+        14,
+        ge=1,
+        le=365,
+        description="Days a diagnostics report (app or dash-cam problem log) is kept.",
+    )
+    contact_retention_days: int = Field(
+        365, ge=1, le=3650, description="Days a message to the data-protection officer is kept."
+    )
     storage_region: str = Field(
         "local",
         description="Where the data is stored, as shown to people in the privacy "

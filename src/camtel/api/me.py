@@ -13,6 +13,7 @@ from camtel.accounts.models import User
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.schemas import Strict
 from camtel.errors import Invalid
+from camtel.privacy import policies
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -53,10 +54,17 @@ def profile(user: User, services_today: Any) -> dict[str, Any]:
 
 
 @router.get("", summary="Your account")
-async def me(caller: CallerDep, services: Svc) -> dict[str, Any]:
-    return profile(caller.user, services.clock().date()) | {
-        "organizations": [{"id": str(org), "role": str(role)} for org, role in caller.roles.items()]
-    }
+async def me(caller: CallerDep, services: Svc, db: Db) -> dict[str, Any]:
+    return (
+        profile(caller.user, services.clock().date())
+        | {
+            "organizations": [
+                {"id": str(org), "role": str(role)} for org, role in caller.roles.items()
+            ]
+        }
+        # A new policy version published since the person last accepted one.
+        | await policies.status(db, caller.user.id)
+    )
 
 
 @router.patch("", summary="Correct your name or phone number")

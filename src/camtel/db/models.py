@@ -7,6 +7,7 @@ from camtel.events import models as events_models
 from camtel.media import models as media_models
 from camtel.notify import models as notify_models
 from camtel.privacy import audit as audit_models
+from camtel.privacy import models as privacy_models
 from camtel.privacy import rights_models
 from camtel.trips import models as trips_models
 
@@ -20,6 +21,7 @@ __all__ = [
     "media_models",
     "metadata",
     "notify_models",
+    "privacy_models",
     "rights_models",
     "trips_models",
 ]

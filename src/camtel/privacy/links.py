@@ -68,6 +68,15 @@ LINKS: dict[str, Link] = {
     "media_uploads": Link("user", "owner_id"),
     "media_keys": Link("user", "owner_id"),
     "media_tracks": Link("none"),
+    "consent_records": Link("user", "user_id"),
+    "guardian_invitations": Link("user", "minor_id"),
+    "disclosures": Link("none"),
+    "disclosure_subjects": Link("user", "user_id"),
+    "breaches": Link("none"),
+    "breach_notifications": Link("user", "user_id"),
+    "diagnostics_reports": Link("user", "user_id"),
+    "analytics_hits": Link("none"),
+    "contact_messages": Link("user", "user_id"),
 }
 
 #: Default retention per table; organisations may override the number of days.
@@ -82,6 +91,9 @@ RETENTION: dict[str, tuple[Retention, ...]] = {
     "digest_log": (Retention("sent_at", 90, held_by="user_id"),),
     "inbox_items": (Retention("created_at", 90, held_by="user_id"),),
     "webhook_deliveries": (Retention("time", 30),),
+    "diagnostics_reports": (Retention("expires_at"),),
+    "contact_messages": (Retention("expires_at"),),
+    "guardian_invitations": (Retention("expires_at"),),
 }
 
 

@@ -1,0 +1,199 @@
+"""Public privacy endpoints, no sign-in needed: the policy in force, the DPO contact form,
+diagnostics upload (signed in or not) and the cookie-less page-view counter."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field
+
+from camtel.accounts.caller import Caller
+from camtel.api.deps import SESSION_COOKIE, Db, Svc, client_address, get_caller
+from camtel.api.schemas import Strict
+from camtel.errors import CamtelError, Forbidden, RateLimited
+from camtel.privacy import analytics, consent, contact, diagnostics, minors, policies
+from camtel.privacy.consent import Purpose
+
+router = APIRouter(tags=["public"])
+
+_bearer = HTTPBearer(auto_error=False, description="Optional: a token from /api/v1/auth/token")
+
+
+async def optional_caller(
+    request: Request,
+    services: Svc,
+    db: Db,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller | None:
+    """The signed-in person when credentials are sent (and must then be valid), else None."""
+    if bearer is None and not request.cookies.get(SESSION_COOKIE):
+        return None
+    return await get_caller(request, services, db, bearer)
+
+
+OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
+
+
+def _limit(services: Svc, request: Request) -> None:
+    wait = services.limiters.per_address.hit(client_address(request))
+    if wait is not None:
+        raise RateLimited(wait)
+
+
+# --- policies ------------------------------------------------------------------------------
+
+
+def _document(row: Any) -> dict[str, Any]:
+    return {
+        "kind": row.kind,
+        "version": row.version,
+        "title": row.title,
+        "published_at": row.published_at.isoformat(),
+        "body": row.body,
+        "media_type": "text/markdown",
+    }
+
+
+@router.get("/policies/current", summary="The privacy policy and terms in force")
+async def current_policies(db: Db) -> dict[str, Any]:
+    return {"documents": [_document(row) for row in (await policies.current(db)).values()]}
+
+
+@router.get("/policies/{kind}/{version}", summary="One published version of a document")
+async def policy_version(kind: Literal["privacy", "terms"], version: int, db: Db) -> dict[str, Any]:
+    return _document(await policies.version(db, policies.Kind(kind), version))
+
+
+# --- contact the data-protection officer ---------------------------------------------------
+
+
+class ContactIn(Strict):
+    name: str = Field("", max_length=120)
+    email: str = Field(max_length=254, description="Where the DPO answers you.")
+    subject: str = Field(min_length=1, max_length=200)
+    message: str = Field(min_length=1, max_length=contact.MAX_MESSAGE)
+
+
+@router.post(
+    "/contact",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Write to the data-protection officer",
+)
+async def contact_dpo(
+    body: ContactIn,
+    request: Request,
+    db: Db,
+    services: Svc,
+    caller: OptionalCaller,
+    background: BackgroundTasks,
+) -> dict[str, Any]:
+    _limit(services, request)
+    row = await contact.submit(
+        db,
+        services.mailer,
+        name=body.name,
+        email=body.email,
+        subject=body.subject,
+        message=body.message,
+        user_id=caller.user.id if caller else None,
+        dpo_email=services.settings.dpo_email,
+        now=services.clock(),
+        retention_days=services.settings.contact_retention_days,
+    )
+    await db.commit()
+    background.add_task(services.mailer.deliver_pending)  # after the response
+    return {"reference": str(row.id), "kept_until": row.expires_at.isoformat()}
+
+
+# --- diagnostics ---------------------------------------------------------------------------
+
+
+class DiagnosticsIn(Strict):
+    source: Literal["app", "dashcam"] = "app"
+    phone_id: str = Field("", max_length=128, description="Stored only as a keyed hash.")
+    mac: str = Field("", max_length=32, description="Stored only as a keyed hash.")
+    app_version: str = Field("", max_length=32)
+    platform: str = Field("", max_length=32)
+    dashcam_model: str = Field("", max_length=64)
+    dashcam_firmware: str = Field("", max_length=64)
+    usage_seconds: int | None = Field(None, ge=0, le=10**9)
+    log: str = Field("", max_length=diagnostics.MAX_LOG_CHARS)
+
+
+class ConsentRequired(Forbidden):
+    type, title = "consent-required", "Consent required"
+
+
+@router.post(
+    "/diagnostics",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send an app or dash-cam problem log (phone ID and MAC are kept only hashed)",
+)
+async def submit_diagnostics(
+    body: DiagnosticsIn, request: Request, db: Db, services: Svc, caller: OptionalCaller
+) -> dict[str, Any]:
+    _limit(services, request)
+    user_id = caller.user.id if caller else None
+    if user_id is not None and not (
+        await consent.allows(db, user_id, Purpose.DIAGNOSTICS)
+        and await minors.collection_allowed(
+            db, user_id, minors.Kind.DIAGNOSTICS, today=services.clock().date()
+        )
+    ):
+        raise ConsentRequired(
+            "you have not consented to diagnostics (or, under 18, your guardian has not)",
+            code="consent_required",
+        )
+    row = await diagnostics.submit(
+        db,
+        key=diagnostics.load_key(services.settings.data_dir),
+        report=diagnostics.ReportIn(**body.model_dump()),
+        user_id=user_id,
+        now=services.clock(),
+        retention_days=services.settings.diagnostics_retention_days,
+    )
+    return {"id": str(row.id), "expires_at": row.expires_at.isoformat()}
+
+
+# --- cookie-less usage statistics ----------------------------------------------------------
+
+
+class HitIn(Strict):
+    page: str = Field(max_length=2048, description="Path (or URL) of the page viewed.")
+
+
+@router.post(
+    "/analytics/hit",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Count a page view (no cookie; Do-Not-Track and Global Privacy Control honoured)",
+)
+async def analytics_hit(body: HitIn, request: Request, db: Db, services: Svc) -> Response:
+    headers = request.headers
+    counted = headers.get("DNT") != "1" and headers.get("Sec-GPC") != "1"
+    if counted and (request.headers.get("Authorization") or request.cookies.get(SESSION_COOKIE)):
+        # A signed-in person is counted only with their analytics consent; a failed sign-in
+        # check (an expired token, a missing CSRF header) just means "not counted".
+        try:
+            caller = await get_caller(request, services, db, _credentials(request))
+        except CamtelError:
+            counted = False
+        else:
+            counted = await consent.allows(db, caller.user.id, Purpose.ANALYTICS)
+    if counted:
+        await analytics.hit(
+            db,
+            page=body.page,
+            address=client_address(request),
+            user_agent=headers.get("User-Agent", "")[:512],
+            now=services.clock(),
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return HTTPAuthorizationCredentials(scheme="Bearer", credentials=token.strip())
+    return None
