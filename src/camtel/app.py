@@ -182,7 +182,9 @@ async def serve(
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
-        proxy_headers=False,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        log_config=None,  # camtel.logs configures logging (with its scrubbing filter)
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         description="Address people use to reach camtel, for links in emails; empty means "
         "`http://<http_host>:<http_port>`.",
     )
+    gateway_host: str = Field(
+        "0.0.0.0",  # noqa: S104 - devices connect from other machines
+        description="Address the device gateways (JT/T 808, Teltonika, OsmAnd) "
+        "listen on; devices connect from outside, so every interface by default.",
+    )
     jt808_port: int = Field(5015, ge=0, le=65535, description="JT/T 808 TCP gateway; 0 is off.")
     teltonika_port: int = Field(5027, ge=0, le=65535, description="Teltonika TCP gateway; 0 off.")
     osmand_port: int = Field(

@@ -79,9 +79,7 @@ class Ingest:
         sink = Sink(bus, registry, clock=clock)
         store = Store(services.database, batch_size=settings.pipeline_batch_size)
         worker = Worker(bus, store, clock=clock)
-        # Devices reach the gateways from outside; a separate `gateway_host` setting, when the
-        # settings grow one, lets the API stay on loopback behind a proxy.
-        host = getattr(settings, "gateway_host", settings.http_host)
+        host = settings.gateway_host
         idle = float(settings.gateway_idle_timeout_s)
 
         def tcp(name: str, port: int, make: Callable[..., Handler]) -> TcpGateway:
