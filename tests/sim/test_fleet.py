@@ -183,3 +183,29 @@ def test_simulate_runs_a_fleet_and_prints_a_summary():
     assert stats.registered == 2 and stats.acked > 0 and quiet.acked > 0
     assert "locations acked" in output.getvalue()
     assert "013900000002" in platform.messages and "014000000001" in platform.messages
+
+
+def test_simulated_dash_cams_raise_alarms_the_decoder_names():
+    from datetime import UTC, datetime
+
+    from camtel.protocols import jt808
+    from camtel.sim import jt808_terminal as terminal
+    from camtel.sim.fleet import Fleet, FleetConfig, _Device
+    from camtel.sim.routes import Route
+
+    fleet = Fleet(FleetConfig(devices=1, host="127.0.0.1", port=1, alarm_rate=1.0))
+    device = _Device(fleet, 1, 0.0)
+    seen = set()
+    for _ in range(60):
+        location = device._location(Route(1, datetime.now(UTC)).point)
+        frame = terminal.location_frame(device.phone, device.next_serial(), location)
+        session = jt808.Session()
+        decoded = jt808.decode(jt808.FrameSplitter().feed(frame)[0], session, datetime.now(UTC))
+        seen.update(decoded.messages[0].alarms)
+    assert seen == {"fatigue", "collision", "sos"}
+    assert fleet.stats.alarms == 60
+    quiet = Fleet(FleetConfig(devices=1, host="127.0.0.1", port=1, alarm_rate=0.0))
+    calm = _Device(quiet, 1, 0.0)
+    assert all(
+        calm._location(Route(1, datetime.now(UTC)).point).alarm_flags == 0 for _ in range(50)
+    )

@@ -184,9 +184,14 @@ class SimCamera:
             return
         raw_query = scope.get("query_string", b"").decode("latin-1")
         query = parse_qs(raw_query, keep_blank_values=True)
-        parts = [unquote(p) for p in scope.get("raw_path", scope["path"].encode()).decode(
-            "latin-1"
-        ).split("?")[0].split("/") if p]
+        parts = [
+            unquote(p)
+            for p in scope.get("raw_path", scope["path"].encode())
+            .decode("latin-1")
+            .split("?")[0]
+            .split("/")
+            if p
+        ]
         if not parts and query.get("custom") == ["1"] and "cmd" in query:
             try:
                 cmd = int(query["cmd"][0])

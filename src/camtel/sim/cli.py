@@ -35,6 +35,7 @@ def summary_table(stats: FleetStats) -> Table:
         ("locations acked", stats.acked),
         ("blind-area resends", stats.blind_area),
         ("heartbeats", stats.heartbeats),
+        ("alarms raised", stats.alarms),
         ("rejected", stats.rejected),
         ("errors", stats.errors),
         ("reconnects", stats.reconnects),

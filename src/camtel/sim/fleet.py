@@ -25,6 +25,12 @@ LATENCY_SAMPLE = 10_000
 _FIRST_BACKOFF_S = 0.5
 
 
+#: Alarms the simulated dash cams raise (JT/T 808 alarm bits) and how often, relatively:
+#: fatigue warnings are common, collisions and SOS rare.
+ALARM_CHOICES = (2, 29, 0)  # fatigue, collision, sos
+ALARM_WEIGHTS = (6, 3, 1)
+
+
 def phone_number(prefix: str, index: int) -> str:
     """The 12-digit terminal phone number of device `index`: the prefix, then the index."""
     width = PHONE_DIGITS - len(prefix)
@@ -50,11 +56,14 @@ class FleetConfig:
     max_backoff_s: float = 30.0
     ramp_s: float | None = None  # connects spread over this long; None: 1 s per 100 devices
     max_backlog: int = 1000  # locations kept while offline, resent as blind-area batches
+    alarm_rate: float = 0.002  # chance that a report carries an alarm (collision, SOS, fatigue)
     progress_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.devices < 1:
             raise ValueError("devices must be at least 1")
+        if not 0 <= self.alarm_rate <= 1:
+            raise ValueError("alarm_rate must be between 0 and 1")
         if self.rate < 0 or not math.isfinite(self.rate):
             raise ValueError("rate must be a finite number >= 0")
         if self.duration is not None and self.duration <= 0:
@@ -69,6 +78,7 @@ class FleetStats:
     devices: int = 0
     connected: int = 0  # devices connected right now
     registered: int = 0  # devices that got an auth code
+    alarms: int = 0  # reports that carried an alarm
     authenticated: int = 0  # successful authentications, one per connection
     sent: int = 0  # locations sent (each one of a batch counts)
     acked: int = 0  # locations the platform acknowledged with "ok"
@@ -220,6 +230,7 @@ class _Device:
         self._satellites = min(16, max(4, self._satellites + self._rng.choice((-1, 0, 0, 1))))
         self._rssi = min(31, max(5, self._rssi + self._rng.choice((-1, 0, 0, 1))))
         return terminal.Location(
+            alarm_flags=self._alarm(),
             time=point.time,
             latitude=point.latitude,
             longitude=point.longitude,
@@ -231,6 +242,14 @@ class _Device:
             rssi=self._rssi,
             satellites=self._satellites,
         )
+
+    def _alarm(self) -> int:
+        """Now and then a dash cam raises an alarm, as real ones do (JT/T 808 alarm bits)."""
+        if self.config.alarm_rate <= 0 or self._rng.random() >= self.config.alarm_rate:
+            return 0
+        bit = self._rng.choices(ALARM_CHOICES, weights=ALARM_WEIGHTS)[0]
+        self.stats.alarms += 1
+        return 1 << bit
 
     def sample(self) -> terminal.Location:
         """Where the vehicle is now, as the terminal reports it."""
