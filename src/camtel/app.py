@@ -34,6 +34,7 @@ from camtel.config import Settings
 from camtel.db import migrate
 from camtel.ingest import Ingest
 from camtel.media import cleanup as media_cleanup
+from camtel.media import device_media
 from camtel.media import service as media_service
 from camtel.media.analysis import Analyzer
 from camtel.privacy import analytics, erasure, retention
@@ -174,6 +175,7 @@ async def serve(
     ingest = Ingest.build(services)
     ingest.on_stored(lambda batch: publish_positions(services.live, batch))
     services.device_listeners.append(ingest.registry.forget)
+    ingest.sink.media_handler = device_media.handler(services)
     app = build_api(services)
     app.state.readiness = ingest.readiness()
     await ingest.start()

@@ -1,4 +1,11 @@
-"""Where gateways hand over what devices said: the bus, the durability wait, live sessions."""
+"""Where gateways hand over what devices said: the bus, the durability wait, live sessions.
+
+Photos and clips (`MediaChunk`) do not go on the bus: `Sink.media_handler`, when the
+composition root sets one (camtel.media.device_media), stores each before `publish` returns,
+and its outcome resolves the chunk's envelope like a position's commit, so the device is
+acknowledged only once the object is stored and its row committed. Without a handler a
+chunk is dropped and counted (`media_dropped`) and acknowledged, as before.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +13,21 @@ import asyncio
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 
 from camtel.bus.base import Bus, Envelope
 from camtel.db.base import utcnow
+from camtel.gateways.names import label
 from camtel.gateways.registry import DeviceRef, Registry
-from camtel.messages import Command, Message, Position
+from camtel.messages import Command, MediaChunk, Message, Position
 from camtel.pipeline.filter import dedup_key
 
 log = logging.getLogger(__name__)
+
+#: Stores one photo or clip of a known device; returns once it is durable, raises otherwise.
+MediaHandler = Callable[[DeviceRef, MediaChunk], Awaitable[None]]
 
 
 class Live(Protocol):
@@ -71,9 +82,16 @@ class Sink:
         self.clock = clock
         self.durable_timeout_s = durable_timeout_s
         self.counters: Counter[str] = Counter()
+        #: Stores device photos and clips (set by the composition root); None drops them.
+        self.media_handler: MediaHandler | None = None
 
     async def publish(self, device: DeviceRef, messages: Iterable[Message]) -> list[Envelope]:
-        """Queue positions (and a "heard from" when there are none); do not wait."""
+        """Queue positions (and a "heard from" when there are none); do not wait for them.
+
+        Media chunks are stored here, one after the other (a connection sending photos is
+        slowed to the store's pace); each gets an envelope that is not on the bus, whose
+        `done` holds the outcome, so that acknowledgements treat it like a position."""
+        messages = list(messages)
         now = self.clock()
         loop = asyncio.get_running_loop()
         envelopes = [
@@ -86,7 +104,31 @@ class Sink:
         for envelope in envelopes:
             await self.bus.publish(envelope)
         self.counters["positions_published"] += sum(e.position is not None for e in envelopes)
+        for message in messages:
+            if isinstance(message, MediaChunk):
+                envelopes.append(await self._media(device, message, now))
         return envelopes
+
+    async def _media(self, device: DeviceRef, chunk: MediaChunk, now: datetime) -> Envelope:
+        envelope = Envelope(device.id, None, now, done=asyncio.get_running_loop().create_future())
+        if self.media_handler is None:
+            self.counters["media_dropped"] += 1
+            envelope.settle()
+            return envelope
+        try:
+            await asyncio.wait_for(self.media_handler(device, chunk), self.durable_timeout_s)
+        except Exception as exc:
+            self.counters["media_failed"] += 1
+            log.warning(
+                "media from %s not stored (%s); not acknowledged",
+                label(device.unique_id),
+                type(exc).__name__,
+            )
+            envelope.settle(exc)
+            return envelope
+        self.counters["media_stored"] += 1
+        envelope.settle()
+        return envelope
 
     async def deliver(self, device: DeviceRef, messages: Iterable[Message]) -> bool:
         """Publish and wait until every position is durable (or decided); False otherwise,

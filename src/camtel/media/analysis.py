@@ -421,6 +421,17 @@ class Analyzer:
                 media.stage, media.progress = "done", 1.0
                 log.info("recording analysis failed", extra={"media_id": str(media_id)})
                 return
+            if not report.points:
+                # A fix the device sent with the file (JT/T 808 0x0801) is its track.
+                sent = (
+                    await db.execute(
+                        select(MediaTrack.source_format, MediaTrack.points).where(
+                            MediaTrack.media_id == media.id
+                        )
+                    )
+                ).first()
+                if sent is not None and sent.points:
+                    report.source_format, report.points = sent.source_format, list(sent.points)
             media.kind = report.kind
             media.duration_s = report.duration_s
             media.probe = report.probe

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db.engine import Database
-from camtel.media import service, uploads
+from camtel.media import device_media, service, uploads
 from camtel.media.models import Media
 from camtel.media.service import MediaLibrary
 
@@ -53,12 +53,19 @@ async def sweep(database: Database, lib: MediaLibrary, *, now: datetime, batch: 
 
 def erasure_hook(lib: MediaLibrary) -> Callable[[AsyncSession, Any], Awaitable[dict[str, int]]]:
     """An erasure hook (`Services.erasure_hooks`): the person's recordings (uploaded by
-    them, or of the devices and organisations wholly theirs) and objects go, then their key."""
+    them, or of the devices and organisations wholly theirs) and objects go, then their key.
+
+    Photos and clips a fleet's devices sent (camtel.media.device_media) are kept in the name
+    of the person's oldest owner membership only for convenience: when the organisation
+    outlives the person, they first move to its next owner (or manager), re-encrypted."""
 
     async def erase(db: AsyncSession, scope: Any) -> dict[str, int]:
         count = 0
         orgs: set[uuid.UUID] = set(getattr(scope, "own_orgs", set()))
         devices: set[uuid.UUID] = set(getattr(scope, "own_devices", set()))
+        moved = await device_media.transfer(db, lib, user_id=scope.user_id, erased_orgs=orgs)
+        if moved:
+            log.info("device media moved to the organisations' next owner", extra={"moved": moved})
         conditions = [Media.owner_id == scope.user_id]
         if orgs:
             conditions.append(Media.organization_id.in_(orgs))
