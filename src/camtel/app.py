@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -14,6 +15,7 @@ from camtel.api import (
     auth,
     devices,
     events,
+    geofences,
     health,
     live,
     me,
@@ -32,11 +34,13 @@ from camtel.bus.base import Envelope
 from camtel.bus.live import LiveHub, LiveUpdate
 from camtel.config import Settings
 from camtel.db import migrate
+from camtel.events.online import watch_offline
 from camtel.ingest import Ingest
 from camtel.media import cleanup as media_cleanup
 from camtel.media import device_media
 from camtel.media import service as media_service
 from camtel.media.analysis import Analyzer
+from camtel.notify.dispatcher import EventRecord
 from camtel.privacy import analytics, erasure, retention
 from camtel.privacy.residency import residency_problem
 from camtel.services import Services
@@ -95,6 +99,7 @@ def build_api(services: Services) -> FastAPI:
         me,
         organizations,
         devices,
+        geofences,
         trips,
         events,
         reports,
@@ -176,9 +181,18 @@ async def serve(
     ingest.on_stored(lambda batch: publish_positions(services.live, batch))
     services.device_listeners.append(ingest.registry.forget)
     ingest.sink.media_handler = device_media.handler(services)
+    ingest.worker.store.event_listeners.append(lambda rows: publish_events(services, rows))
     app = build_api(services)
     app.state.readiness = ingest.readiness()
     await ingest.start()
+    offline = asyncio.create_task(
+        watch_offline(
+            services,
+            silence_s=settings.offline_after_s,
+            every_s=settings.offline_check_every_s,
+            notify=lambda rows: publish_events(services, rows),
+        )
+    )
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -199,7 +213,42 @@ async def serve(
                 await result
         await task
     finally:
+        offline.cancel()
         await ingest.stop()
+
+
+def publish_events(services: Services, rows: list[dict[str, Any]]) -> None:
+    """Hand newly stored events to the notification dispatcher and to live viewers."""
+    records = [EventRecord(**{key: row[key] for key in _EVENT_FIELDS}) for row in rows]
+    if services.dispatcher is not None:
+        services.dispatcher.events_stored(records)
+    for record in records:
+        services.live.publish(
+            LiveUpdate(
+                "event",
+                record.device_id,
+                {
+                    "id": str(record.id),
+                    "event": record.type,
+                    "time": record.time.isoformat(),
+                    "urgent": record.urgent,
+                    "attributes": dict(record.attributes),
+                },
+            )
+        )
+
+
+_EVENT_FIELDS = (
+    "id",
+    "organization_id",
+    "device_id",
+    "type",
+    "time",
+    "urgent",
+    "latitude",
+    "longitude",
+    "attributes",
+)
 
 
 def publish_positions(live: LiveHub, batch: list[Envelope]) -> None:

@@ -87,6 +87,45 @@ class Settings(BaseSettings):
     pipeline_batch_size: int = Field(
         500, ge=1, le=100_000, description="Most positions written to the database in one batch."
     )
+    geofence_margin_m: float = Field(
+        20.0,
+        ge=0,
+        le=1000,
+        description="Metres past a fence edge that count as a crossing at "
+        "once (GPS jitter inside this margin needs confirming fixes).",
+    )
+    geofence_confirm_fixes: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="Consecutive fixes on the other side that confirm a "
+        "crossing inside the margin.",
+    )
+    geofence_confirm_s: float = Field(
+        10.0, ge=0, le=3600, description="Seconds those confirming fixes must span."
+    )
+    geofence_cache_ttl_s: float = Field(
+        60.0,
+        ge=1,
+        le=86_400,
+        description="How long the pipeline trusts its copy of fences "
+        "and devices before reloading (changes through the API apply at once).",
+    )
+    overspeed_min_duration_s: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="How long a vehicle must be over the limit before an `overspeed` event.",
+    )
+    overspeed_tolerance_kmh: float = Field(
+        0.0, ge=0, le=100, description="km/h over the limit that is tolerated."
+    )
+    offline_after_s: int = Field(
+        600, ge=10, le=86_400 * 7, description="Silence after which a device is `device_offline`."
+    )
+    offline_check_every_s: float = Field(
+        10.0, ge=1, le=3600, description="How often the online/offline check runs."
+    )
     trip_min_distance_m: float = Field(
         500.0,
         ge=0,

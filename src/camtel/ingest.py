@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from camtel import bus as buses
 from camtel.bus.base import Envelope
+from camtel.events.geofence import Hysteresis
 from camtel.gateways.jt808 import Jt808Handler
 from camtel.gateways.mqtt import MqttGateway
 from camtel.gateways.osmand import OsmandApp, OsmandGateway
@@ -20,7 +21,10 @@ from camtel.gateways.registry import Registry
 from camtel.gateways.sink import Sink
 from camtel.gateways.tcp import Connection, Handler, TcpGateway
 from camtel.gateways.teltonika import TeltonikaHandler
+from camtel.geofences.book import FenceBook
 from camtel.messages import Command
+from camtel.pipeline.events_stages import EventRules
+from camtel.pipeline.stages import build_stages
 from camtel.pipeline.store import Store
 from camtel.pipeline.worker import Worker
 from camtel.services import Services
@@ -68,6 +72,8 @@ class Ingest:
         self.gateways = gateways
         self.mqtt = mqtt
         self.ports: dict[str, int] = {}
+        #: Fences and device facts the event stages read (warmed before positions flow).
+        self.book: FenceBook | None = None
         self._started: list[Gateway] = []
 
     @classmethod
@@ -78,7 +84,19 @@ class Ingest:
         registry = Registry(services.database, clock=clock)
         sink = Sink(bus, registry, clock=clock)
         store = Store(services.database, batch_size=settings.pipeline_batch_size)
-        worker = Worker(bus, store, clock=clock)
+        book = FenceBook(services.database, ttl_s=settings.geofence_cache_ttl_s)
+        rules = EventRules(
+            hysteresis=Hysteresis(
+                settings.geofence_margin_m,
+                settings.geofence_confirm_fixes,
+                settings.geofence_confirm_s,
+            ),
+            overspeed_min_s=settings.overspeed_min_duration_s,
+            overspeed_tolerance_kmh=settings.overspeed_tolerance_kmh,
+        )
+        worker = Worker(bus, store, stages=build_stages(book, rules), clock=clock)
+        services.fence_listeners.append(book.fences_changed)
+        services.device_listeners.append(book.device_changed)
         host = settings.gateway_host
         idle = float(settings.gateway_idle_timeout_s)
 
@@ -100,7 +118,7 @@ class Ingest:
         mqtt = None
         if settings.mqtt_url:
             mqtt = MqttGateway(settings.mqtt_url, settings.mqtt_topic, sink, clock=clock)
-        return cls(
+        made = cls(
             services,
             bus=bus,
             registry=registry,
@@ -109,9 +127,13 @@ class Ingest:
             gateways=gateways,
             mqtt=mqtt,
         )
+        made.book = book
+        return made
 
     async def start(self) -> None:
         """Start the worker first (gateways wait on it), then every enabled gateway."""
+        if self.book is not None:
+            await self.book.warm()
         self.worker.start()
         try:
             for name, gateway in self.gateways.items():

@@ -6,10 +6,10 @@ import asyncio
 import uuid
 import zlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from camtel.messages import Position
+from camtel.messages import DeviceEvent, Position
 
 
 @dataclass(slots=True)
@@ -27,6 +27,8 @@ class Envelope:
     received_at: datetime
     dedup: str = ""
     done: asyncio.Future[None] | None = None
+    #: Events the pipeline decided from this position; stored in the same transaction.
+    events: list[DeviceEvent] = field(default_factory=list)
 
     def settle(self, error: BaseException | None = None) -> None:
         """Resolve `done` (once; later calls are ignored)."""

@@ -6,7 +6,8 @@
 
 A stage is a function `(envelope, state, now) -> drop reason | None` that may replace
 `envelope.position`; the per-device `state` is touched only by the worker that owns the
-device's partition. Geofences, alarms and overspeed will be stages here, before `store`.
+device's partition. The event stages (pipeline/events_stages.py) come after motion and put
+what they decide on `envelope.events`, which the store writes with the position.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from camtel.bus.base import Envelope
 from camtel.pipeline import filter as position_filter
 from camtel.pipeline import motion
+from camtel.pipeline.events_stages import EventRules, EventState, event_stages
+
+if TYPE_CHECKING:
+    from camtel.geofences.book import FenceBook
 
 
 @dataclass(slots=True)
@@ -26,6 +32,7 @@ class DeviceState:
 
     filter: position_filter.FilterState = field(default_factory=position_filter.FilterState)
     motion: motion.MotionState = field(default_factory=motion.MotionState)
+    events: EventState = field(default_factory=EventState)
 
 
 Stage = Callable[[Envelope, DeviceState, datetime], str | None]
@@ -44,7 +51,15 @@ def motion_stage(envelope: Envelope, state: DeviceState, now: datetime) -> str |
     return None
 
 
-STAGES: tuple[tuple[str, Stage], ...] = (
-    ("filter", filter_stage),
-    ("motion", motion_stage),
-)
+def build_stages(
+    book: FenceBook | None = None, rules: EventRules | None = None
+) -> tuple[tuple[str, Stage], ...]:
+    """Every stage in order; `book` gives the event stages fences and device speed limits."""
+    return (
+        ("filter", filter_stage),
+        ("motion", motion_stage),
+        *event_stages(book, rules),  # geofence, overspeed, alarms, ignition, motion events
+    )
+
+
+STAGES: tuple[tuple[str, Stage], ...] = build_stages()

@@ -17,8 +17,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from camtel.bus.base import Envelope
+from camtel.db.base import utcnow
 from camtel.db.engine import Database
 from camtel.devices.models import Device, Position
+from camtel.events import writer as event_writer
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,20 @@ class StoreError(RuntimeError):
 
 #: The positions columns in the order `_values` gives them.
 _COLUMNS = (
-    "id", "device_id", "time", "server_time", "latitude", "longitude", "valid", "speed_kmh",
-    "course", "altitude", "accuracy_m", "source", "dedup", "attributes",
+    "id",
+    "device_id",
+    "time",
+    "server_time",
+    "latitude",
+    "longitude",
+    "valid",
+    "speed_kmh",
+    "course",
+    "altitude",
+    "accuracy_m",
+    "source",
+    "dedup",
+    "attributes",
 )
 
 
@@ -111,8 +125,7 @@ class _SqliteInsert:
         processors = self.processors
         return [
             tuple(
-                v if p is None or v is None else p(v)
-                for p, v in zip(processors, row, strict=True)
+                v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True)
             )
             for row in values
         ]
@@ -128,6 +141,8 @@ class Store:
         self.counters: Counter[str] = Counter()
         #: Called with every batch of positions just committed (live updates, events).
         self.listeners: list[Callable[[list[Envelope]], None]] = []
+        #: Called with the event rows each committed batch really inserted (notifications).
+        self.event_listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         # A plain list and two wake-ups instead of an asyncio.Queue: the writer takes what
         # accumulated during the last commit in one go, without a task switch per envelope.
         self._pending: list[Envelope] = []
@@ -138,9 +153,8 @@ class Store:
         dialect = database.dialect
         if dialect not in _INSERTS:
             raise ValueError(f"no idempotent insert for the {dialect} dialect")
-        self._insert = (
-            _INSERTS[dialect](_POSITIONS)
-            .on_conflict_do_nothing(index_elements=["device_id", "time", "dedup"])
+        self._insert = _INSERTS[dialect](_POSITIONS).on_conflict_do_nothing(
+            index_elements=["device_id", "time", "dedup"]
         )
         self._sqlite = _SqliteInsert(database) if dialect == "sqlite" else None
 
@@ -199,7 +213,7 @@ class Store:
         """Write a batch in one transaction; when that fails, each envelope on its own, so
         that one bad row (a device deleted meanwhile) does not hold back the others."""
         try:
-            await self._write(batch)
+            events = await self._write(batch)
         except Exception as exc:  # any database failure is retried per row
             if len(batch) == 1:
                 self._fail(batch, exc)
@@ -207,15 +221,15 @@ class Store:
             log.warning("batch of %d failed (%s); writing one by one", len(batch), exc)
             for envelope in batch:
                 try:
-                    await self._write([envelope])
+                    events = await self._write([envelope])
                 except Exception as single:
                     self._fail([envelope], single)
                 else:
-                    self._done([envelope])
+                    self._done([envelope], events)
             return
-        self._done(batch)
+        self._done(batch, events)
 
-    async def _write(self, batch: list[Envelope]) -> None:
+    async def _write(self, batch: list[Envelope]) -> list[dict[str, Any]]:
         """Everything a batch changes, in one transaction: its positions, its devices'
         last-seen times."""
         stored = [e for e in batch if e.position is not None]
@@ -231,8 +245,17 @@ class Store:
             await db.execute(
                 _TOUCH, [{"device": device, "seen": at} for device, at in seen.items()]
             )
+            # Events the stages decided: durable with their position, before any acknowledgement.
+            events = [(e.device_id, event) for e in batch for event in e.events]
+            inserted = (
+                await event_writer.write(db, self.database.dialect, events, utcnow())
+                if events
+                else []
+            )
         self.counters["batches"] += 1
         self.counters["positions_written"] += len(values)
+        self.counters["events_written"] += len(inserted)
+        return inserted
 
     async def _insert_positions(self, db: AsyncConnection, values: list[tuple[Any, ...]]) -> None:
         if self._sqlite is not None:
@@ -241,9 +264,15 @@ class Store:
             rows = [dict(zip(_COLUMNS, row, strict=True)) for row in values]
             await db.execute(self._insert, rows)
 
-    def _done(self, batch: list[Envelope]) -> None:
+    def _done(self, batch: list[Envelope], events: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         for envelope in batch:
             envelope.settle()
+        for listener in self.event_listeners if events else ():
+            try:
+                listener(list(events))
+            except Exception:  # notifications must not undo a durable write
+                self.counters["listener_failures"] += 1
+                log.exception("a stored-events listener failed")
         stored = [e for e in batch if e.position is not None]
         for listener in self.listeners if stored else ():
             try:

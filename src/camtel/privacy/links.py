@@ -51,6 +51,10 @@ LINKS: dict[str, Link] = {
     "device_groups": Link("org", "organization_id"),
     "positions": Link("device", "device_id"),
     "events": Link("device", "device_id"),
+    "geofences": Link("org", "organization_id"),
+    "geofence_devices": Link("device", "device_id"),
+    # Group links go with their fence or group (deleted by the foreign keys).
+    "geofence_groups": Link("none"),
     "pending_devices": Link("none"),
     "privacy_requests": Link("user", "user_id"),
     "legal_holds": Link("org", "organization_id"),

@@ -1,0 +1,1 @@
+"""Geofences: polygons, geodesic circles and corridors, matched against positions."""
