@@ -40,6 +40,7 @@ async def seed(services: Services, *, email: str, password: str) -> None:
         else:
             user.password_hash = passwords.hash_password(password)
         caller = await load_caller(db, user=user, session=None)
+        await _fence_city_centres(db, caller=caller, now=now)
         for n in range(1, services.settings.demo_devices + 1):
             unique_id = phone_number(DEMO_PREFIX, n)
             exists = await db.scalar(
@@ -67,3 +68,24 @@ def drive(services: Services, *, port: int) -> asyncio.Task[object]:
         prefix=DEMO_PREFIX,
     )
     return asyncio.create_task(Fleet(config).run(), name="demo-fleet")
+
+
+async def _fence_city_centres(db, *, caller, now) -> None:  # type: ignore[no-untyped-def]
+    """A 3 km "City centre" fence around each city the simulated dash cams drive in (they roam
+    about 6 km around it), so the demo shows enter/exit events and notifications."""
+    from camtel.geofences import service as fences
+    from camtel.geofences.models import Geofence
+    from camtel.sim.routes import CITIES
+
+    existing = set(await db.scalars(select(Geofence.name)))
+    for city in CITIES:
+        name = f"{city.name} centre"
+        if name not in existing:
+            await fences.create(
+                db,
+                caller=caller,
+                name=name,
+                radius_m=3000,
+                now=now,
+                area={"type": "Point", "coordinates": [city.longitude, city.latitude]},
+            )
