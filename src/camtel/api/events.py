@@ -15,6 +15,7 @@ from camtel.api.schemas import Out
 from camtel.errors import Invalid
 from camtel.events import service
 from camtel.events.models import EVENT_TYPES
+from camtel.privacy import audit
 
 router = APIRouter(tags=["events"])
 
@@ -78,5 +79,9 @@ async def list_events(
         request=request,
         response=response,
         key=lambda e: [e.time.isoformat(), str(e.id)],
+    )
+    read = {e.device_id for e in kept} | ({device_id} if device_id else set())
+    await audit.record_device_reads(
+        db, caller=caller, device_ids=read, action="read_events", now=services.clock()
     )
     return [EventOut.model_validate(e) for e in kept]

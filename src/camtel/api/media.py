@@ -22,6 +22,7 @@ from camtel.errors import Invalid, NotFound
 from camtel.media import crypto, ranges, service, uploads
 from camtel.media.models import Media, MediaTrack
 from camtel.media.service import MediaLibrary
+from camtel.privacy import audit
 
 router = APIRouter(tags=["media"])
 
@@ -310,8 +311,12 @@ async def list_media(
 
 
 @router.get("/media/{media_id}", response_model=MediaOut, summary="One recording")
-async def get_media(media_id: uuid.UUID, caller: CallerDep, db: Db) -> MediaOut:
-    return media_out(await service.get(db, caller=caller, media_id=media_id))
+async def get_media(media_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc) -> MediaOut:
+    media = await service.get(db, caller=caller, media_id=media_id)
+    await audit.record_device_reads(
+        db, caller=caller, device_ids=[media.device_id], action="read_media", now=services.clock()
+    )
+    return media_out(media)
 
 
 @router.patch("/media/{media_id}", response_model=MediaOut, summary="Lock, unlock, set channel")
@@ -355,9 +360,17 @@ async def _multipart(
     responses={206: {"description": "Partial content"}, 304: {}, 416: {}},
 )
 async def media_content(
-    media_id: uuid.UUID, request: Request, caller: CallerDep, db: Db, lib: Lib
+    media_id: uuid.UUID, request: Request, caller: CallerDep, db: Db, lib: Lib, services: Svc
 ) -> Response:
     media = await service.get(db, caller=caller, media_id=media_id)
+    if request.method == "GET":
+        await audit.record_device_reads(
+            db,
+            caller=caller,
+            device_ids=[media.device_id],
+            action="read_media_content",
+            now=services.clock(),
+        )
     etag = f'"{media.sha256}"'
     headers = {
         "ETag": etag,

@@ -13,7 +13,9 @@ from pydantic import AwareDatetime, BaseModel
 
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.devices import service as devices
+from camtel.devices.models import Device
 from camtel.errors import Invalid
+from camtel.privacy import audit
 from camtel.trips import formats
 from camtel.trips.detect import Rules, Stop, Trip
 from camtel.trips.service import iter_positions, summarise
@@ -98,6 +100,19 @@ class StopOut(BaseModel):
         )
 
 
+def _audit(db: Db, caller: CallerDep, device: Device, action: str, now: datetime) -> None:
+    """Record a read of a driven device's data by someone other than its driver."""
+    audit.record(
+        db,
+        subject=device.driver_id,
+        actor=caller.user.id,
+        role=str(caller.roles.get(device.organization_id, "")),
+        action=action,
+        resource=f"device:{device.id}",
+        now=now,
+    )
+
+
 def _place(place: object) -> dict[str, object]:
     return {k: getattr(place, k) for k in ("time", "latitude", "longitude")}
 
@@ -117,6 +132,7 @@ async def list_trips(
 ) -> list[TripOut]:
     start, end = time_range(start, end, services.clock())
     device = await devices.get(db, caller=caller, device_id=device_id)
+    _audit(db, caller, device, "read_trips", services.clock())
     trips, _, _ = await summarise(
         db, device_id=device.id, start=start, end=end, rules=Rules.from_settings(services.settings)
     )
@@ -138,6 +154,7 @@ async def list_stops(
 ) -> list[StopOut]:
     start, end = time_range(start, end, services.clock())
     device = await devices.get(db, caller=caller, device_id=device_id)
+    _audit(db, caller, device, "read_stops", services.clock())
     _, stops, _ = await summarise(
         db, device_id=device.id, start=start, end=end, rules=Rules.from_settings(services.settings)
     )
@@ -178,6 +195,7 @@ async def export_positions(
         )
     start, end = time_range(start, end, services.clock(), bounded=limit is None)
     device = await devices.get(db, caller=caller, device_id=device_id)
+    _audit(db, caller, device, "export_positions", services.clock())
     writer = spec.writer(device.name)
     database = services.database
 
