@@ -13,13 +13,16 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from camtel.accounts.models import Membership
 from camtel.db.base import utcnow
 from camtel.db.engine import Database
 from camtel.devices import service
 from camtel.devices.identity import unique_id_problem
 from camtel.devices.models import Device
 from camtel.gateways.names import label
+from camtel.privacy.minors import Kind, collection_allowed
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,25 @@ class DeviceRef:
     protocol: str
     unique_id: str
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: False while the person this device tracks may not have their location collected
+    #: (a minor without a guardian's consent, or an erasure under way): positions are then
+    #: acknowledged but not stored.
+    collect_location: bool = True
+
+
+async def tracked_person(db: AsyncSession, device: Device) -> uuid.UUID | None:
+    """Whose location a device collects: its driver, else the only member of an organisation
+    that is one person's (their own car); None for a fleet vehicle with no driver."""
+    if device.driver_id is not None:
+        return device.driver_id
+    members = list(
+        await db.scalars(
+            select(Membership.user_id)
+            .where(Membership.organization_id == device.organization_id)
+            .limit(2)
+        )
+    )
+    return members[0] if len(members) == 1 else None
 
 
 class Registry:
@@ -87,7 +109,13 @@ class Registry:
                     select(Device).where(Device.protocol == protocol, Device.unique_id == unique_id)
                 )
                 if device is not None:
-                    return DeviceRef(device.id, protocol, unique_id, dict(device.attributes))
+                    subject = await tracked_person(db, device)
+                    allowed = subject is None or await collection_allowed(
+                        db, subject, Kind.LOCATION
+                    )
+                    return DeviceRef(
+                        device.id, protocol, unique_id, dict(device.attributes), allowed
+                    )
                 await service.note_pending(
                     db, protocol=protocol, unique_id=unique_id, now=self.clock()
                 )

@@ -94,10 +94,18 @@ class Sink:
         messages = list(messages)
         now = self.clock()
         loop = asyncio.get_running_loop()
+        positions = [m for m in messages if isinstance(m, Position)]
+        if positions:
+            # The connection resolved its device at login; consent can change since, so ask
+            # the registry's (cached, refreshed) answer.
+            device = await self.registry.resolve(device.protocol, device.unique_id) or device
+        if positions and not device.collect_location:
+            # A minor without a guardian's consent (or an erasure under way): acknowledged, so
+            # the device does not resend forever, and never stored.
+            self.counters["positions_not_collected"] += len(positions)
+            positions = []
         envelopes = [
-            Envelope(device.id, m, now, dedup_key(m), loop.create_future())
-            for m in messages
-            if isinstance(m, Position)
+            Envelope(device.id, m, now, dedup_key(m), loop.create_future()) for m in positions
         ]
         if not envelopes:
             envelopes = [Envelope(device.id, None, now)]
