@@ -41,7 +41,7 @@ from camtel.media import device_media
 from camtel.media import service as media_service
 from camtel.media.analysis import Analyzer
 from camtel.notify.dispatcher import EventRecord
-from camtel.privacy import analytics, erasure, retention
+from camtel.privacy import analytics, erasure, export_jobs, retention
 from camtel.privacy.residency import residency_problem
 from camtel.services import Services
 from camtel.trips.digest import send_digests
@@ -55,7 +55,10 @@ def build_api(services: Services) -> FastAPI:
     """The FastAPI application around a set of services (no I/O happens here)."""
 
     lib = media_service.library(services)
-    services.erasure_hooks[:] = [media_cleanup.erasure_hook(lib)]
+    services.erasure_hooks[:] = [
+        media_cleanup.erasure_hook(lib),
+        export_jobs.erasure_hook(services.settings.data_dir),
+    ]
     services.export_hooks[:] = [media_cleanup.export_hook(lib)]
 
     @asynccontextmanager
@@ -131,6 +134,7 @@ async def _sweep(services: Services, every_s: float = 3600.0) -> None:
             async with services.database.session() as db:
                 await retention.sweep(db, now=services.clock())
                 await analytics.rollup(db, today=services.clock().date())
+            export_jobs.sweep(services.settings.data_dir, services.clock())
             await media_cleanup.sweep(
                 services.database, media_service.library(services), now=services.clock()
             )

@@ -7,10 +7,10 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import Field
 from sqlalchemy import select
 
@@ -18,7 +18,7 @@ from camtel.accounts.roles import can_manage_devices
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.schemas import Out, Strict
 from camtel.errors import Forbidden, Invalid, NotFound
-from camtel.privacy import erasure
+from camtel.privacy import erasure, export_jobs
 from camtel.privacy.export import write_export
 from camtel.privacy.links import RETENTION
 from camtel.privacy.rights_models import LegalHold, PrivacyRequest, RetentionOverride
@@ -26,6 +26,9 @@ from camtel.privacy.rights_models import LegalHold, PrivacyRequest, RetentionOve
 router = APIRouter(tags=["privacy"])
 
 CHUNK = 64 * 1024
+
+#: Export jobs running in this process (kept so they are not garbage-collected).
+_jobs: set = set()
 
 
 def _stream(spooled: Any) -> Iterator[bytes]:
@@ -43,8 +46,39 @@ def _stream(spooled: Any) -> Iterator[bytes]:
     response_class=StreamingResponse,
     responses={200: {"content": {"application/zip": {}}}},
 )
-async def export_me(caller: CallerDep, db: Db, services: Svc) -> StreamingResponse:
+async def export_me(
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    job: Annotated[bool, Query(alias="async", description="Build it as a job (202).")] = False,
+) -> Response:
     now = services.clock()
+    if job or await export_jobs.is_large(services.database, caller.user.id):
+        request = PrivacyRequest(
+            kind="export",
+            user_id=caller.user.id,
+            status="processing",
+            due_at=now + erasure.DUE_AFTER,
+            created_at=now,
+        )
+        db.add(request)
+        await db.commit()
+        _jobs.add(
+            export_jobs.start(
+                services.database,
+                request_id=request.id,
+                data_dir=services.settings.data_dir,
+                hooks=services.export_hooks,
+                clock=services.clock,
+            )
+        )
+        _jobs.difference_update({t for t in _jobs if t.done()})
+        location = f"/api/v1/me/exports/{request.id}"
+        return JSONResponse(
+            {"id": str(request.id), "status": "processing", "url": location},
+            status_code=202,
+            headers={"Location": location},
+        )
     # Spooled: small exports stay in memory, large ones go to a private temporary file.
     spooled = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
     files = await write_export(db, user_id=caller.user.id, out=spooled, hooks=services.export_hooks)
@@ -65,6 +99,30 @@ async def export_me(caller: CallerDep, db: Db, services: Svc) -> StreamingRespon
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="camtel-export-{stamp}.zip"'},
     )
+
+
+@router.get(
+    "/me/exports/{request_id}",
+    summary="A large export: its status, then the ZIP",
+    responses={200: {"content": {"application/zip": {}}}, 202: {}},
+)
+async def export_download(
+    request_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc
+) -> Response:
+    request = await db.get(PrivacyRequest, request_id)
+    if request is None or request.kind != "export" or request.user_id != caller.user.id:
+        raise NotFound("export not found")
+    if request.status == "processing":
+        return JSONResponse(
+            {"id": str(request.id), "status": "processing"},
+            status_code=202,
+            headers={"Retry-After": "5"},
+        )
+    path = export_jobs.export_file(services.settings.data_dir, request.id)
+    if request.status != "done" or not path.exists():
+        raise NotFound("this export failed or has expired; ask for a new one")
+    stamp = request.created_at.strftime("%Y%m%d")
+    return FileResponse(path, media_type="application/zip", filename=f"camtel-export-{stamp}.zip")
 
 
 @router.delete("/me", summary="Erase your account and personal data")

@@ -1,0 +1,122 @@
+"""Large exports as a job: the ZIP is built in the background into a private file that the
+person downloads from a link; the file goes after its first download or a day."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from camtel.db.engine import Database
+from camtel.devices.models import Position
+from camtel.privacy.export import Hook, write_export
+from camtel.privacy.links import scope_of
+from camtel.privacy.rights_models import PrivacyRequest
+
+log = logging.getLogger(__name__)
+
+#: More positions than this and the export becomes a job (202 + Location) instead of a stream.
+STREAM_LIMIT = 200_000
+#: How long a finished export waits for its download.
+KEEP = timedelta(days=1)
+
+
+def export_dir(data_dir: Path) -> Path:
+    path = data_dir / "exports"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def export_file(data_dir: Path, request_id: uuid.UUID) -> Path:
+    return export_dir(data_dir) / f"{request_id}.zip"
+
+
+async def is_large(database: Database, user_id: uuid.UUID, limit: int | None = None) -> bool:
+    """Whether the person's export is too big to build while the request waits."""
+    async with database.session() as db:
+        scope = await scope_of(db, user_id)
+        devices = scope.own_devices | scope.driven_devices
+        if not devices:
+            return False
+        count = await db.scalar(
+            select(func.count()).select_from(Position).where(Position.device_id.in_(devices))
+        )
+    return (count or 0) > (STREAM_LIMIT if limit is None else limit)
+
+
+async def run(
+    database: Database,
+    *,
+    request_id: uuid.UUID,
+    data_dir: Path,
+    hooks: list[Hook],
+    clock=None,  # type: ignore[no-untyped-def]
+) -> None:
+    """Build the ZIP of a queued export request; the request says `done` or `failed`."""
+    async with database.session() as db:
+        request = await db.get(PrivacyRequest, request_id)
+        if request is None or request.user_id is None:
+            return
+        user_id = request.user_id
+    target = export_file(data_dir, request_id)
+    partial = target.with_suffix(".part")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            async with database.session() as db:
+                files = await write_export(db, user_id=user_id, out=out, hooks=hooks)
+        partial.replace(target)
+        status, summary = "done", {"files": len(files), "records": sum(files.values())}
+    except Exception as exc:
+        log.exception("export %s failed", request_id)
+        partial.unlink(missing_ok=True)
+        status, summary = "failed", {"error": type(exc).__name__}
+    async with database.session() as db:
+        request = await db.get(PrivacyRequest, request_id)
+        if request is not None:
+            request.status, request.summary = status, summary
+            request.completed_at = clock() if clock else datetime.now(request.created_at.tzinfo)
+
+
+def start(database: Database, **kwargs) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
+    """Run an export job in the background of this process."""
+    return asyncio.create_task(run(database, **kwargs), name="privacy-export")
+
+
+def sweep(data_dir: Path, now: datetime) -> int:
+    """Delete finished exports older than a day (and leftovers of crashed ones)."""
+    removed = 0
+    for path in export_dir(data_dir).glob("*"):
+        age = now.timestamp() - path.stat().st_mtime
+        if age > KEEP.total_seconds():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def erasure_hook(data_dir: Path) -> Hook:
+    """An erasure hook: the person's finished or running export files go too."""
+
+    async def erase(db, scope) -> dict[str, int]:  # type: ignore[no-untyped-def]
+        ids = list(
+            await db.scalars(
+                select(PrivacyRequest.id).where(
+                    PrivacyRequest.kind == "export", PrivacyRequest.user_id == scope.user_id
+                )
+            )
+        )
+        removed = 0
+        for request_id in ids:
+            target = export_file(data_dir, request_id)
+            for path in (target, target.with_suffix(".part")):
+                if path.exists():
+                    path.unlink()
+                    removed += 1
+        return {"export_files": removed}
+
+    return erase
