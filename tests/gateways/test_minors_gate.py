@@ -97,3 +97,20 @@ async def test_minor_location_waits_for_the_guardian(services):
         terminal.close()
     async with services.database.session() as db:
         assert (await db.get(User, minor_id)).guardian_id == guardian_id
+
+
+async def test_a_minor_uploads_recordings_only_with_consent(client, services):
+    from support import sign_up
+
+    today = datetime.now(UTC).date()
+    headers, _ = await sign_up(
+        client, services, "teen2@example.com", date_of_birth=date(today.year - 15, 1, 1).isoformat()
+    )
+    files = {"file": ("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, "video/mp4")}
+    refused = await client.post("/api/v1/media", headers=headers, files=files)
+    assert refused.status_code == 403 and refused.json()["code"] == "consent_required"
+    tus = await client.post(
+        "/api/v1/media/uploads", headers=headers | {"Tus-Resumable": "1.0.0", "Upload-Length": "80"}
+    )
+    assert tus.status_code == 403
+    assert (await client.get("/api/v1/media", headers=headers)).json() == []

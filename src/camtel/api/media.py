@@ -18,11 +18,12 @@ from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
 from camtel.api.problems import problem
 from camtel.api.schemas import Out, Strict
-from camtel.errors import Invalid, NotFound
+from camtel.errors import Forbidden, Invalid, NotFound
 from camtel.media import crypto, ranges, service, uploads
 from camtel.media.models import Media, MediaTrack
 from camtel.media.service import MediaLibrary
 from camtel.privacy import audit
+from camtel.privacy.minors import Kind, collection_allowed
 
 router = APIRouter(tags=["media"])
 
@@ -115,6 +116,7 @@ async def tus_create(
 ) -> Response:
     """Headers `Tus-Resumable: 1.0.0`, `Upload-Length` and optional `Upload-Metadata`
     (`filename`, `filetype`, `device_id`, `channel`, base64 values). Answers 201 with `Location`."""
+    await _may_collect_video(db, caller)
     uploads.check_tus_version(tus_resumable)
     length = uploads.parse_length(upload_length, "Upload-Length")
     made = await uploads.create_upload(
@@ -239,6 +241,7 @@ async def upload_media(
 ) -> MediaOut:
     """Streams the file into the encrypted store; 201 with `status: processing`, then the
     analysis makes it `ready` or `failed`. Over the quota or the size limit: 413."""
+    await _may_collect_video(db, caller)
     declared = request.headers.get("content-length", "")
     reader = uploads.FormReader.from_request(
         request.headers.get("content-type", ""), request.stream()
@@ -255,6 +258,15 @@ async def upload_media(
     await db.commit()
     lib.submit(media.id)
     return media_out(media)
+
+
+async def _may_collect_video(db: Db, caller: CallerDep) -> None:
+    """P20: a minor's recordings are taken only with their guardian's consent."""
+    if not await collection_allowed(db, caller.user.id, Kind.VIDEO):
+        raise Forbidden(
+            "recordings of an account under 18 need the guardian's consent first",
+            code="consent_required",
+        )
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:

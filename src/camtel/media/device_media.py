@@ -235,11 +235,28 @@ async def store(
     return media, True
 
 
+async def _may_collect(services: Services, device: DeviceRef) -> bool:
+    """P20: video of a minor (the device's driver, or the one person it belongs to) only with
+    their guardian's consent."""
+    from camtel.gateways.registry import tracked_person
+    from camtel.privacy.minors import Kind, collection_allowed
+
+    async with services.database.session() as db:
+        row = await db.get(Device, device.id)
+        if row is None:
+            return False
+        subject = await tracked_person(db, row)
+        return subject is None or await collection_allowed(db, subject, Kind.VIDEO)
+
+
 def handler(services: Services) -> Callable[[DeviceRef, MediaChunk], Awaitable[None]]:
     """`Sink.media_handler` for this process: stores each file in the media library (built
     on first use), then queues it for analysis."""
 
     async def handle(device: DeviceRef, chunk: MediaChunk) -> None:
+        if not await _may_collect(services, device):
+            log.info("device media not collected (no consent)", extra={"kind": chunk.kind})
+            return  # acknowledged, never stored: a minor's camera without guardian consent
         lib = service.library(services)
         media, made = await store(
             services.database, lib, device=device, chunk=chunk, now=services.clock()

@@ -81,7 +81,7 @@ REGISTRY: dict[str, PersonalData] = {
             (Category.CREDENTIAL, Category.ACCESS_LOG),
             "auth_sessions.user_id",
             "until sign-out or expiry (14 days by default)",
-            False,
+            True,
             Erasure.DELETE,
             "keeping a person signed in",
         ),
