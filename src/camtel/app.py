@@ -88,6 +88,7 @@ def build_api(services: Services) -> FastAPI:
     app.state.services = services
     app.state.readiness = {}  # name -> Callable[[], bool], filled by the gateways
     problems.install(app)
+    app.add_middleware(StrictTransport)
     app.add_middleware(
         problems.BodyLimit,
         limit=services.settings.max_request_bytes,
@@ -154,6 +155,29 @@ async def _digests(services: Services, every_s: float = 600.0) -> None:
         await asyncio.sleep(every_s)
 
 
+class StrictTransport:
+    """HSTS on every answer given over HTTPS (directly or through a trusted proxy), so that
+    browsers never fall back to plain HTTP for camtel (P12)."""
+
+    HEADER = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_hsts(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], self.HEADER]
+            await send(message)
+
+        await self.app(scope, receive, with_hsts)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application for `uvicorn camtel.app:create_app --factory`."""
     settings = settings or Settings()
@@ -204,6 +228,8 @@ async def serve(
         log_level=settings.log_level.lower(),
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        ssl_certfile=str(settings.tls_cert_file) if settings.tls_cert_file else None,
+        ssl_keyfile=str(settings.tls_key_file) if settings.tls_key_file else None,
         log_config=None,  # camtel.logs configures logging (with its scrubbing filter)
     )
     server = uvicorn.Server(config)

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
         description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto headers camtel trusts (e.g. `127.0.0.1`); empty trusts none.",
     )
+    tls_cert_file: Path | None = Field(
+        None,
+        description="PEM certificate (chain) to serve the web app and API over HTTPS "
+        "directly; empty serves plain HTTP (put a TLS-terminating proxy in front).",
+    )
+    tls_key_file: Path | None = Field(
+        None, description="PEM private key of `CAMTEL_TLS_CERT_FILE`."
+    )
     public_url: str = Field(
         "",
         description="Address people use to reach camtel, for links in emails; empty means "
