@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime, Field
 
 from camtel.api.deps import CallerDep, Db, Svc
-from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
+from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page, time_cursor
 from camtel.api.schemas import Out, Strict
 from camtel.devices import service
 from camtel.devices.identity import PROTOCOLS
@@ -227,13 +227,7 @@ async def list_positions(
     start = start or end - timedelta(hours=24)
     if start > end:
         raise Invalid("`from` is after `to`", field="from")
-    after = None
-    values = decode_cursor(cursor)
-    if values is not None:
-        try:
-            after = (datetime.fromisoformat(values[0]), uuid.UUID(values[1]))
-        except (ValueError, IndexError, TypeError):
-            raise Invalid("the cursor is not valid", field="cursor") from None
+    after = time_cursor(cursor)
     device = await service.get(db, caller=caller, device_id=device_id)
     audit.record(
         db,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from camtel.api.deps import CallerDep, Db, Svc
-from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
+from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page, time_cursor
 from camtel.api.schemas import Out
 from camtel.errors import Invalid
 from camtel.events import service
@@ -55,13 +55,7 @@ async def list_events(
     unknown = [t for t in type or [] if t not in EVENT_TYPES]
     if unknown:
         raise Invalid(f"unknown event type {unknown[0]!r}", field="type")
-    after = None
-    values = decode_cursor(cursor)
-    if values is not None:
-        try:
-            after = (datetime.fromisoformat(values[0]), uuid.UUID(values[1]))
-        except (ValueError, IndexError, TypeError):
-            raise Invalid("the cursor is not valid", field="cursor") from None
+    after = time_cursor(cursor)
     rows = await service.list_events(
         db,
         caller=caller,

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, Field
 
 from camtel.api.deps import CallerDep, Db, Svc
-from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
+from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page, time_cursor
 from camtel.api.problems import problem
 from camtel.api.schemas import Out, Strict
 from camtel.errors import Forbidden, Invalid, NotFound
@@ -269,14 +269,7 @@ async def _may_collect_video(db: Db, caller: CallerDep) -> None:
         )
 
 
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    try:
-        return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
-    except (ValueError, IndexError, TypeError):
-        raise Invalid("the cursor is not valid", field="cursor") from None
+_after = time_cursor
 
 
 @router.get("/media", response_model=list[MediaOut], summary="Recordings you may see, newest first")

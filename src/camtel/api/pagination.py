@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request, Response
@@ -55,3 +57,19 @@ def page(
     url = request.url.include_query_params(cursor=encode_cursor(key(rows[-1])), limit=limit)
     response.headers["Link"] = f'<{url}>; rel="next"'
     return rows
+
+
+def time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (time, id) sort key of lists ordered by time, or Invalid for a foreign cursor."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    try:
+        return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
+    except (ValueError, IndexError, TypeError):
+        raise Invalid("the cursor is not valid", field="cursor") from None
+
+
+def time_key(row: object) -> list[str]:
+    """The cursor key of a row with `time` and `id`."""
+    return [row.time.isoformat(), str(row.id)]  # type: ignore[attr-defined]
