@@ -69,7 +69,3 @@ def time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     except (ValueError, IndexError, TypeError):
         raise Invalid("the cursor is not valid", field="cursor") from None
 
-
-def time_key(row: object) -> list[str]:
-    """The cursor key of a row with `time` and `id`."""
-    return [row.time.isoformat(), str(row.id)]  # type: ignore[attr-defined]
