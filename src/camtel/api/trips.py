@@ -117,6 +117,17 @@ def _place(place: object) -> dict[str, object]:
     return {k: getattr(place, k) for k in ("time", "latitude", "longitude")}
 
 
+async def _detect(db, caller, services, device_id, start, end, action):  # type: ignore[no-untyped-def]
+    """Trips and stops of a visible device in a range (the read is audited)."""
+    start, end = time_range(start, end, services.clock())
+    device = await devices.get(db, caller=caller, device_id=device_id)
+    _audit(db, caller, device, action, services.clock())
+    trips, stops, _ = await summarise(
+        db, device_id=device.id, start=start, end=end, rules=Rules.from_settings(services.settings)
+    )
+    return trips, stops
+
+
 @router.get(
     "/devices/{device_id}/trips",
     response_model=list[TripOut],
@@ -130,12 +141,7 @@ async def list_trips(
     start: Start = None,
     end: End = None,
 ) -> list[TripOut]:
-    start, end = time_range(start, end, services.clock())
-    device = await devices.get(db, caller=caller, device_id=device_id)
-    _audit(db, caller, device, "read_trips", services.clock())
-    trips, _, _ = await summarise(
-        db, device_id=device.id, start=start, end=end, rules=Rules.from_settings(services.settings)
-    )
+    trips, _ = await _detect(db, caller, services, device_id, start, end, "read_trips")
     return [TripOut.of(t) for t in trips]
 
 
@@ -152,12 +158,7 @@ async def list_stops(
     start: Start = None,
     end: End = None,
 ) -> list[StopOut]:
-    start, end = time_range(start, end, services.clock())
-    device = await devices.get(db, caller=caller, device_id=device_id)
-    _audit(db, caller, device, "read_stops", services.clock())
-    _, stops, _ = await summarise(
-        db, device_id=device.id, start=start, end=end, rules=Rules.from_settings(services.settings)
-    )
+    _, stops = await _detect(db, caller, services, device_id, start, end, "read_stops")
     return [StopOut.of(s) for s in stops]
 
 
