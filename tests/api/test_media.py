@@ -433,7 +433,7 @@ async def test_sweep_and_erasure_hook(media):
     from datetime import timedelta
 
     from camtel.media import cleanup
-    from camtel.privacy.links import scope_of
+    from camtel.privacy.scope import scope_of
 
     headers, user_id = await sign_up(media.http, media.services, "sweep@example.com")
     old = await upload(media.http, headers, os.urandom(500), "old.bin")

@@ -18,3 +18,15 @@ def test_entries_are_complete():
     for entry in REGISTRY.values():
         assert entry.categories and entry.subject and entry.retention and entry.purpose, entry
     assert not set(REGISTRY) & set(NOT_PERSONAL)
+
+
+def test_links_and_sweep_rules_name_real_columns():
+    """Export, erasure and the sweeper read these columns: a typo would silently skip rows."""
+    for name, entry in REGISTRY.items():
+        columns = set(metadata.tables[name].c.keys())
+        if entry.link.kind != "none":
+            assert entry.link.column in columns, (name, entry.link)
+        for rule in entry.sweep:
+            assert rule.column in columns, (name, rule)
+            assert not rule.held_by or rule.held_by in columns, (name, rule)
+            assert all(column in columns for column, _ in rule.where), (name, rule)

@@ -20,7 +20,7 @@ from camtel.api.schemas import Out, Strict
 from camtel.errors import Forbidden, Invalid, NotFound
 from camtel.privacy import erasure, export_jobs
 from camtel.privacy.export import write_export
-from camtel.privacy.links import RETENTION
+from camtel.privacy.registry import RETENTION
 from camtel.privacy.rights_models import LegalHold, PrivacyRequest, RetentionOverride
 
 router = APIRouter(tags=["privacy"])

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db.engine import Database
 from camtel.db.models import metadata
-from camtel.privacy.links import LINKS, Scope, scope_of
 from camtel.privacy.registry import REGISTRY, Erasure
 from camtel.privacy.rights_models import PrivacyRequest
+from camtel.privacy.scope import Scope, scope_of
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +36,14 @@ def plan(scope: Scope) -> list[tuple[str, str, set[uuid.UUID]]]:
     """The deletions an erasure makes, in order: (table, column, ids). Pure."""
     steps = []
     for name, entry in REGISTRY.items():
-        link = LINKS.get(name)
-        if link is None or link.kind == "none" or entry.erasure is Erasure.ANONYMISE:
+        link = entry.link
+        if link.kind == "none" or entry.erasure is Erasure.ANONYMISE:
             continue
         ids = scope.ids_for(link, for_export=False)
         if ids:
             steps.append((name, link.column, ids))
     # Organisations last among org rows: their own id is in the org column.
-    return sorted(steps, key=lambda s: (_ORDER[LINKS[s[0]].kind], s[0] == "organizations"))
+    return sorted(steps, key=lambda s: (_ORDER[REGISTRY[s[0]].link.kind], s[0] == "organizations"))
 
 
 async def request_erasure(

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db.models import metadata
-from camtel.privacy.links import LINKS, Scope, scope_of
 from camtel.privacy.registry import REGISTRY
+from camtel.privacy.scope import Scope, scope_of
 
 #: Columns that are credentials, not information about the person: never exported.
 SECRET_MARKERS = ("password", "secret", "token_hash", "csrf", "key_wrapped", "wrapped_key")
@@ -41,9 +41,10 @@ def _json_default(value: Any) -> Any:
 async def rows_of(db: AsyncSession, scope: Scope, name: str) -> list[dict[str, Any]]:
     """The person's rows of one registered table, without credential columns."""
     table = metadata.tables.get(name)
-    link = LINKS.get(name)
-    if table is None or link is None:
+    entry = REGISTRY.get(name)
+    if table is None or entry is None:
         return []
+    link = entry.link
     ids = scope.ids_for(link, for_export=True)
     if not ids:
         return []

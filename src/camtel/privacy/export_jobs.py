@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from camtel.db.engine import Database
 from camtel.devices.models import Position
 from camtel.privacy.export import Hook, write_export
-from camtel.privacy.links import scope_of
 from camtel.privacy.rights_models import PrivacyRequest
+from camtel.privacy.scope import scope_of
 
 log = logging.getLogger(__name__)
 

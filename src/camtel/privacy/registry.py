@@ -34,6 +34,33 @@ class Erasure(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """Which rows of a table are a person's.
+
+    kind:
+      "self"   the person's own row (column holds the user id, e.g. users.id)
+      "user"   column holds the person's user id
+      "org"    column holds an organisation id; rows of organisations that are wholly the
+               person's (they are its only member) are theirs
+      "device" column holds a device id; rows of the person's devices are theirs
+      "none"   no person is linked (device identifiers before anyone owns them)
+    """
+
+    kind: str
+    column: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """Rows older than `days` (by `column`) are swept; `expires` columns are swept when past."""
+
+    column: str
+    days: int | None = None  # None: `column` itself is the expiry time
+    held_by: str = ""  # "device_id" / "user_id" column checked against legal holds
+    where: tuple[tuple[str, object], ...] = ()  # extra equality filters (e.g. category)
+
+
+@dataclass(frozen=True, slots=True)
 class PersonalData:
     """How one table holds personal data."""
 
@@ -44,6 +71,8 @@ class PersonalData:
     export: bool  # included in the person's export
     erasure: Erasure
     purpose: str
+    link: Link  # which rows are a person's, read by export and erasure
+    sweep: tuple[Retention, ...] = ()  # what the retention sweeper deletes, and when
 
 
 REGISTRY: dict[str, PersonalData] = {
@@ -57,6 +86,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "sign-in, contact about the service, guardian links",
+            link=Link("self", "id"),
         ),
         PersonalData(
             "memberships",
@@ -66,6 +96,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "access control within an organisation",
+            link=Link("user", "user_id"),
         ),
         PersonalData(
             "organizations",
@@ -75,6 +106,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "tenancy: whose devices and data these are",
+            link=Link("org", "id"),
         ),
         PersonalData(
             "auth_sessions",
@@ -84,6 +116,8 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "keeping a person signed in",
+            link=Link("user", "user_id"),
+            sweep=(Retention("expires_at"),),
         ),
         PersonalData(
             "email_tokens",
@@ -93,6 +127,8 @@ REGISTRY: dict[str, PersonalData] = {
             False,
             Erasure.DELETE,
             "email verification and password reset",
+            link=Link("user", "user_id"),
+            sweep=(Retention("expires_at"),),
         ),
         PersonalData(
             "outbox_mail",
@@ -102,6 +138,8 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "mail the service sends a person",
+            link=Link("user", "user_id"),
+            sweep=(Retention("created_at", 30, held_by="user_id"),),
         ),
         PersonalData(
             "devices",
@@ -111,6 +149,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.CASCADE,
             "knowing which vehicle reports where",
+            link=Link("org", "organization_id"),
         ),
         PersonalData(
             "device_groups",
@@ -120,6 +159,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.CASCADE,
             "arranging devices",
+            link=Link("org", "organization_id"),
         ),
         PersonalData(
             "positions",
@@ -129,6 +169,8 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.CASCADE,
             "live map, trips, geofences, reports",
+            link=Link("device", "device_id"),
+            sweep=(Retention("time", 90, held_by="device_id"),),
         ),
         PersonalData(
             "events",
@@ -138,6 +180,8 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.CASCADE,
             "alerts and history: fences crossed, alarms, speeding",
+            link=Link("device", "device_id"),
+            sweep=(Retention("time", 365, held_by="device_id"),),
         ),
         PersonalData(
             "media",
@@ -148,6 +192,7 @@ REGISTRY: dict[str, PersonalData] = {
             Erasure.DELETE,
             "keeping and playing back dash cam recordings; objects erased with the row, "
             "and the owner's media key destroyed (crypto-shredding)",
+            link=Link("user", "owner_id"),
         ),
         PersonalData(
             "media_tracks",
@@ -157,6 +202,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.CASCADE,
             "drawing a recording's route beside the video",
+            link=Link("none"),
         ),
         PersonalData(
             "media_uploads",
@@ -166,6 +212,7 @@ REGISTRY: dict[str, PersonalData] = {
             False,
             Erasure.DELETE,
             "resuming an interrupted upload",
+            link=Link("user", "owner_id"),
         ),
         PersonalData(
             "media_keys",
@@ -175,6 +222,7 @@ REGISTRY: dict[str, PersonalData] = {
             False,
             Erasure.DELETE,
             "encrypting a person's recordings at rest",
+            link=Link("user", "owner_id"),
         ),
         PersonalData(
             "notification_rules",
@@ -184,6 +232,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "telling a person about events they asked to hear about",
+            link=Link("user", "user_id"),
         ),
         PersonalData(
             "inbox_items",
@@ -193,6 +242,8 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "the in-app list of notifications a person received",
+            link=Link("user", "user_id"),
+            sweep=(Retention("created_at", 90, held_by="user_id"),),
         ),
         PersonalData(
             "push_subscriptions",
@@ -202,6 +253,7 @@ REGISTRY: dict[str, PersonalData] = {
             False,
             Erasure.DELETE,
             "sending Web Push notifications to a person's browsers",
+            link=Link("user", "user_id"),
         ),
         PersonalData(
             "webhooks",
@@ -211,6 +263,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.ANONYMISE,
             "sending an organisation's events to its own systems",
+            link=Link("org", "organization_id"),
         ),
         PersonalData(
             "webhook_deliveries",
@@ -220,6 +273,8 @@ REGISTRY: dict[str, PersonalData] = {
             False,
             Erasure.CASCADE,
             "showing whether an organisation's webhook receives its events",
+            link=Link("none"),
+            sweep=(Retention("time", 30),),
         ),
         PersonalData(
             "privacy_requests",
@@ -229,6 +284,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.ANONYMISE,
             "answering and proving export and erasure requests",
+            link=Link("user", "user_id"),
         ),
         PersonalData(
             "legal_holds",
@@ -238,6 +294,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.CASCADE,
             "pausing deletion during a dispute",
+            link=Link("org", "organization_id"),
         ),
         PersonalData(
             "digest_log",
@@ -247,6 +304,8 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "sending each person's daily digest once per day",
+            link=Link("user", "user_id"),
+            sweep=(Retention("sent_at", 90, held_by="user_id"),),
         ),
         PersonalData(
             "access_audit",
@@ -256,6 +315,8 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "showing a person who read their data (P15)",
+            link=Link("user", "subject_user_id"),
+            sweep=(Retention("at", 365),),
         ),
         PersonalData(
             "geofences",
@@ -265,6 +326,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.CASCADE,
             "electronic fences: telling people when a device enters or leaves an area",
+            link=Link("org", "organization_id"),
         ),
         PersonalData(
             "geofence_devices",
@@ -274,6 +336,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.CASCADE,
             "which devices a fence watches",
+            link=Link("device", "device_id"),
         ),
         PersonalData(
             "geofence_groups",
@@ -283,6 +346,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.CASCADE,
             "which device groups a fence watches",
+            link=Link("none"),
         ),
         PersonalData(
             "pending_devices",
@@ -292,6 +356,8 @@ REGISTRY: dict[str, PersonalData] = {
             False,
             Erasure.DELETE,
             "letting an owner find and claim a device that already calls in",
+            link=Link("none"),
+            sweep=(Retention("last_seen_at", 30),),
         ),
         # --- privacy layer (consent, guardians, registers, diagnostics, analytics, contact)
         PersonalData(
@@ -302,6 +368,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.CASCADE,
             "proving consent per purpose and policy version; processing asks it (P17, P20)",
+            link=Link("user", "user_id"),
         ),
         PersonalData(
             "guardian_invitations",
@@ -311,6 +378,8 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "linking a minor's account to a guardian's (P20)",
+            link=Link("user", "minor_id"),
+            sweep=(Retention("expires_at"),),
         ),
         PersonalData(
             "disclosures",
@@ -320,6 +389,7 @@ REGISTRY: dict[str, PersonalData] = {
             False,
             Erasure.ANONYMISE,
             "register of disclosures to third parties with their legal basis (P18)",
+            link=Link("none"),
         ),
         PersonalData(
             "disclosure_subjects",
@@ -329,6 +399,7 @@ REGISTRY: dict[str, PersonalData] = {
             False,
             Erasure.ANONYMISE,
             "knowing whose data was disclosed and telling them (P18)",
+            link=Link("user", "user_id"),
         ),
         PersonalData(
             "breaches",
@@ -338,6 +409,7 @@ REGISTRY: dict[str, PersonalData] = {
             False,
             Erasure.ANONYMISE,
             "breach register with the 72-hour authority deadline (P16)",
+            link=Link("none"),
         ),
         PersonalData(
             "breach_notifications",
@@ -347,6 +419,7 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.ANONYMISE,
             "telling each affected person about a breach exactly once (P16)",
+            link=Link("user", "user_id"),
         ),
         PersonalData(
             "diagnostics_reports",
@@ -356,6 +429,8 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "finding and fixing app and dash-cam problems (P9)",
+            link=Link("user", "user_id"),
+            sweep=(Retention("expires_at"),),
         ),
         PersonalData(
             "analytics_hits",
@@ -365,6 +440,7 @@ REGISTRY: dict[str, PersonalData] = {
             False,
             Erasure.DELETE,
             "counting unique visitors per page and day without cookies (P10)",
+            link=Link("none"),
         ),
         PersonalData(
             "contact_messages",
@@ -374,6 +450,8 @@ REGISTRY: dict[str, PersonalData] = {
             True,
             Erasure.DELETE,
             "answering messages to the data-protection officer (P22)",
+            link=Link("user", "user_id"),
+            sweep=(Retention("expires_at"),),
         ),
     )
 }
@@ -385,4 +463,10 @@ NOT_PERSONAL: dict[str, str] = {
     "analytics_salts": "a random salt per day, destroyed when the day ends",
     "analytics_daily": "counts per page and day; no identifier of anyone",
     "retention_overrides": "an organisation's retention settings",
+}
+
+#: The tables the retention sweeper visits, with their default rules; organisations may
+#: override the number of days.
+RETENTION: dict[str, tuple[Retention, ...]] = {
+    name: entry.sweep for name, entry in REGISTRY.items() if entry.sweep
 }

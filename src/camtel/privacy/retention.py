@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db.models import metadata
 from camtel.devices.models import Device
-from camtel.privacy.links import RETENTION, Retention
+from camtel.privacy.registry import RETENTION, Retention
 from camtel.privacy.rights_models import LegalHold, RetentionOverride
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from camtel.privacy.links import LINKS, RETENTION
 from camtel.privacy.registry import NOT_PERSONAL, REGISTRY
 
 
@@ -12,16 +11,15 @@ def records() -> list[dict[str, object]]:
     """One record per table holding personal data."""
     out = []
     for name, entry in sorted(REGISTRY.items()):
-        rules = RETENTION.get(name, ())
         out.append(
             {
                 "table": name,
                 "purpose": entry.purpose,
                 "categories": [str(c) for c in entry.categories],
                 "data_subject_link": entry.subject,
-                "link_kind": LINKS[name].kind if name in LINKS else "undeclared",
+                "link_kind": entry.link.kind,
                 "retention": entry.retention,
-                "retention_enforced": [{"column": r.column, "days": r.days} for r in rules],
+                "retention_enforced": [{"column": r.column, "days": r.days} for r in entry.sweep],
                 "in_export": entry.export,
                 "erasure": str(entry.erasure),
             }
