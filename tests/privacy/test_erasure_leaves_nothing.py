@@ -1,4 +1,5 @@
-"""After `DELETE /api/v1/me`, nothing of the person is left: not in any file of the data
+"""Before erasure the person's export holds everything camtel keeps about them; after
+`DELETE /api/v1/me`, nothing of the person is left: not in any file of the data
 directory (database with its WAL and free pages, media objects, keys, the analyzer's work
 dir), not in the logs; other people's data is intact and a second erasure is harmless.
 
@@ -10,9 +11,12 @@ slice of the recording's plaintext. Before the erasure the same scan must find e
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import struct
 import uuid
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +30,7 @@ from camtel.media.models import Media
 from camtel.privacy import erasure
 from camtel.privacy.rights_models import PrivacyRequest
 from media_helpers import KARMA, media_world, settled, shared_file, upload
-from support import sign_up
+from support import PASSWORD, sign_up
 
 EMAIL = "zq.leave-none@example.com"
 PHONE = "+4917055501234"
@@ -34,6 +38,8 @@ UNIQUE_ID = "357911224466"
 NAME = "Mk-Qx7Zr9"
 LAT, LON = 48.1371234, 11.5754321
 OTHER_EMAIL = "keep-me@example.com"
+PROBLEM = "dashcam reboot loop Zq-77-marker"
+MAC = "3C:71:BF:0A:11:22"
 OTHER_NAME = "Mk-Keep42"
 
 
@@ -112,6 +118,27 @@ async def _track(services, device: dict, lat: float, lon: float) -> None:  # typ
         )
 
 
+async def _export_holds_everything(http, headers, device, media_id, recording) -> None:  # type: ignore[no-untyped-def]
+    answer = await http.get("/api/v1/me/export", headers=headers)
+    assert answer.status_code == 200, answer.text
+    archive = zipfile.ZipFile(io.BytesIO(answer.content))
+
+    def rows(table: str) -> list[dict]:
+        return json.loads(archive.read(f"data/{table}.json"))
+
+    assert [d["unique_id"] for d in rows("devices")] == [UNIQUE_ID]
+    assert {(p["latitude"], p["longitude"]) for p in rows("positions")} == {(LAT, LON)}
+    assert "geofence_enter" in {e["type"] for e in rows("events")}
+    assert [m["id"] for m in rows("media")] == [media_id]
+    assert {c["purpose"] for c in rows("consent_records")} >= {"analytics", "diagnostics"}
+    assert [r["log"] for r in rows("diagnostics_reports")] == [PROBLEM]
+    assert MAC.encode() not in answer.content, "the MAC was never stored, so never exported"
+    assert {s["kind"] for s in rows("auth_sessions")} >= {"api", "web"}
+    assert f"tracks/{device['id']}.gpx" in archive.namelist()
+    [stored] = [n for n in archive.namelist() if n.startswith(f"media/{media_id}")]
+    assert archive.read(stored) == recording, "the recording comes back decrypted, whole"
+
+
 async def test_erasure_leaves_nothing_in_files_or_logs(services, shared_dir, caplog):
     caplog.set_level(logging.DEBUG)
     sqlite = services.database.dialect == "sqlite"
@@ -138,6 +165,18 @@ async def test_erasure_leaves_nothing_in_files_or_logs(services, shared_dir, cap
         track_lon, track_lat = geo.json()["features"][0]["geometry"]["coordinates"][0][:2]
         bob_sees = (await http.get("/api/v1/devices", headers=bob)).json()
 
+        # A problem log sent with consent, and a web session, as the person's phone leaves them.
+        given = await http.post("/api/v1/me/consents/diagnostics/give", headers=alice)
+        assert given.status_code == 201, given.text
+        problem = {"source": "dashcam", "mac": MAC, "log": PROBLEM}
+        sent = await http.post("/api/v1/diagnostics", headers=alice, json=problem)
+        assert sent.status_code == 202, sent.text
+        web = await http.post("/api/v1/auth/session", json={"email": EMAIL, "password": PASSWORD})
+        assert web.status_code == 200, web.text
+        http.cookies.clear()
+
+        await _export_holds_everything(http, alice, device, media_id, recording)
+
         middle = len(recording) // 2
         plaintext = recording[middle : middle + 64]
         token = alice["Authorization"].split()[1]
@@ -148,6 +187,7 @@ async def test_erasure_leaves_nothing_in_files_or_logs(services, shared_dir, cap
             "name": [NAME.encode()],
             "coordinates": [str(LAT).encode(), str(LON).encode(), *_doubles(LAT, LON)],
             "recording track": [repr(track_lat).encode(), *_doubles(track_lat, track_lon)],
+            "problem log": [PROBLEM.encode()],
         }
         in_logs = [EMAIL, PHONE, UNIQUE_ID, NAME, str(LAT), str(LON), token]
 
