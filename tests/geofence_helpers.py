@@ -7,18 +7,14 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from camtel.api import geofences
-from camtel.app import API_PREFIX, build_api
+from camtel.app import build_api
 from camtel.services import Services
 
 
 @asynccontextmanager
 async def geofence_client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    """The API client of conftest, plus the geofences router until app.py mounts it."""
+    """An API client on the whole app, as conftest's."""
     app = build_api(services)
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if f"{API_PREFIX}/geofences" not in paths:
-        app.include_router(geofences.router, prefix=API_PREFIX)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
         yield http

@@ -35,13 +35,9 @@ class MediaWorld:
 
 @asynccontextmanager
 async def media_world(services: Services) -> AsyncIterator[MediaWorld]:
-    """The API with the media router (added here until app.py includes it) and an analyzer
-    working in threads (the process pool is tested on its own)."""
-    from camtel.api import media as media_api
-
+    """The whole API and an analyzer working in threads (the process pool is tested on its
+    own)."""
     app = build_api(services)
-    if not any(getattr(r, "path", "").startswith("/api/v1/media") for r in app.routes):
-        app.include_router(media_api.router, prefix="/api/v1")
     analyzer = Analyzer(services, processes=False)
     task = asyncio.create_task(analyzer.run())
     transport = httpx.ASGITransport(app=app)
@@ -120,3 +116,39 @@ def tus_metadata(**values: str) -> str:
 
 def shared_file(shared_dir: Path, name: str) -> bytes:
     return (shared_dir / "fixtures" / name).read_bytes()
+
+
+def clip_with_sound(seconds: float = 1.0, size: tuple[int, int] = (96, 64), fps: int = 10) -> bytes:
+    """A small real MP4 with an AAC sound track and a GPS `location` and creation time in its
+    metadata: what a redacted copy must leave out."""
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        container.metadata["location"] = "+52.5200+013.4050/"
+        container.metadata["creation_time"] = "2024-05-01T10:00:00Z"
+        video = container.add_stream("mpeg4", rate=fps)
+        video.width, video.height = size
+        video.pix_fmt = "yuv420p"
+        sound = container.add_stream("aac", rate=16_000)
+        sound.layout = "mono"
+        for index in range(int(seconds * fps)):
+            frame = av.VideoFrame(size[0], size[1], "yuv420p")
+            for plane in frame.planes:
+                plane.update(bytes([(index * 20) % 256]) * plane.buffer_size)
+            frame.pts = index
+            for packet in video.encode(frame):
+                container.mux(packet)
+        samples = int(seconds * 16_000)
+        for start in range(0, samples, 1024):
+            count = min(1024, samples - start)
+            chunk = np.zeros((1, count), dtype=np.float32)
+            audio = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+            audio.sample_rate, audio.pts = 16_000, start
+            for packet in sound.encode(audio):
+                container.mux(packet)
+        for stream in (video, sound):
+            for packet in stream.encode(None):
+                container.mux(packet)
+    return out.getvalue()

@@ -199,11 +199,5 @@ def with_settings(services: Services, **changes: Any) -> Services:
 
 
 def with_routes(app):  # type: ignore[no-untyped-def]
-    """Add the notification routers unless the composition root already has them."""
-    from camtel.api import notifications, webhooks
-
-    paths = {getattr(r, "path", "") for r in app.routes}
-    if "/api/v1/webhooks" not in paths:
-        app.include_router(notifications.router, prefix="/api/v1")
-        app.include_router(webhooks.router, prefix="/api/v1")
+    """The app as the composition root built it (it mounts the notification routers)."""
     return app

@@ -9,18 +9,12 @@ import httpx
 from sqlalchemy import update
 
 from camtel.accounts.models import User
-from camtel.api import privacy, public
-from camtel.app import API_PREFIX, build_api
+from camtel.app import build_api
 
 
 def privacy_app(services):  # type: ignore[no-untyped-def]
-    """The API with the privacy routers (added here until app.py includes them)."""
-    app = build_api(services)
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if f"{API_PREFIX}/me/consents" not in paths:
-        app.include_router(public.router, prefix=API_PREFIX)
-        app.include_router(privacy.router, prefix=API_PREFIX)
-    return app
+    """The whole API, as the composition root builds it."""
+    return build_api(services)
 
 
 @asynccontextmanager

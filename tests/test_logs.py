@@ -10,7 +10,8 @@ from camtel.logs import ScrubFilter, scrub
 def test_scrub():
     line = (
         "user ana.b@example.com phone +49 151 23456789 mac 00:1A:2b:3C:4d:5E "
-        "Authorization: Bearer abc.def-123 at 52.520008,13.404954 token=s3cr3t"
+        "Authorization: Bearer abc.def-123 at 52.520008,13.404954 token=s3cr3t "
+        '"GET /s/Zk9_share-Tok3n/content HTTP/1.1" 206 "POST /u/unsub.Tok3n HTTP/1.1" 200'
     )
     cleaned = scrub(line)
     for secret in [
@@ -21,9 +22,12 @@ def test_scrub():
         "52.520008",
         "13.404954",
         "s3cr3t",
+        "Zk9_share-Tok3n",
+        "unsub.Tok3n",
     ]:
         assert secret not in cleaned, secret
     assert "52.52" in cleaned, "coarse coordinates stay useful"
+    assert "/s/<secret>/content" in cleaned, "the route stays readable"
 
 
 def test_filter_rewrites_records(caplog):

@@ -27,7 +27,9 @@ from camtel.api import (
     public,
     reports,
     rights,
+    shares,
     trips,
+    unsubscribe,
     webhooks,
 )
 from camtel.bus.base import Envelope
@@ -39,7 +41,9 @@ from camtel.ingest import Ingest
 from camtel.media import cleanup as media_cleanup
 from camtel.media import device_media
 from camtel.media import service as media_service
+from camtel.media import shares as media_shares
 from camtel.media.analysis import Analyzer
+from camtel.media.derivatives import Redactor
 from camtel.notify.dispatcher import EventRecord
 from camtel.privacy import analytics, erasure, export_jobs, retention
 from camtel.privacy.residency import residency_problem
@@ -65,16 +69,19 @@ def build_api(services: Services) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await erasure.resume(services.database, now=services.clock(), hooks=services.erasure_hooks)
         analyzer = Analyzer(services, workers=services.settings.media_analysis_workers)
+        redactor = Redactor(services)
         chores = [
             asyncio.create_task(services.dispatcher.run()),
             asyncio.create_task(_deliver_mail(services)),
             asyncio.create_task(_sweep(services)),
             asyncio.create_task(_digests(services)),
             asyncio.create_task(analyzer.run()),
+            asyncio.create_task(redactor.run()),
         ]
         yield
         await services.dispatcher.stop()
         analyzer.stop()
+        redactor.stop()
         for chore in chores:
             chore.cancel()
         await services.database.dispose()
@@ -108,12 +115,15 @@ def build_api(services: Services) -> FastAPI:
         events,
         reports,
         media,
+        shares,
         notifications,
         webhooks,
         live,
     ):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(shares.pages)  # /s/{token}: public share links, outside /api/v1
+    app.include_router(unsubscribe.router)  # /u/{token}: one-click unsubscribe (RFC 8058)
     app.include_router(health.router)
     return app
 
@@ -138,6 +148,9 @@ async def _sweep(services: Services, every_s: float = 3600.0) -> None:
             export_jobs.sweep(services.settings.data_dir, services.clock())
             await media_cleanup.sweep(
                 services.database, media_service.library(services), now=services.clock()
+            )
+            await media_shares.sweep(
+                services.database, now=services.clock(), keep_days=services.settings.share_keep_days
             )
         except Exception:
             log.exception("retention sweep failed")

@@ -26,6 +26,7 @@ breach_app = typer.Typer(help="Personal-data breaches.", no_args_is_help=True)
 camera_app = typer.Typer(help="Wi-Fi dash cams (Novatek family).", no_args_is_help=True)
 sim_app = typer.Typer(help="Simulators for trying camtel without hardware.", no_args_is_help=True)
 privacy_app = typer.Typer(help="Privacy: retention, record of processing.", no_args_is_help=True)
+news_app = typer.Typer(help="Product news by email (opted-in accounts only).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(outbox_app, name="outbox")
@@ -35,6 +36,7 @@ app.add_typer(camera_app, name="camera")
 app.add_typer(policy_app, name="policy")
 privacy_app.add_typer(breach_app, name="breach")
 app.add_typer(sim_app, name="sim")
+app.add_typer(news_app, name="news")
 
 console = Console()
 err = Console(stderr=True)
@@ -340,6 +342,27 @@ def policy_publish(
     console.print(
         f"{result['kind']} version [bold]{result['version']}[/bold]: "
         f"{result['mailed']} accounts mailed"
+    )
+
+
+@news_app.command("send")
+def news_send(
+    file: Annotated[Path, typer.Argument(help="The news, in Markdown (sent as plain text).")],
+    subject: Annotated[str, typer.Option(help="The mail's subject.")],
+) -> None:
+    """Mail product news to every account that opted in, each with a one-click unsubscribe."""
+    from camtel.errors import CamtelError
+    from camtel.notify.news import send_file
+
+    settings = _settings()
+    try:
+        result = send_file(settings, file, subject)
+    except (CamtelError, OSError) as exc:
+        err.print(f"[red]cannot send:[/red] {getattr(exc, 'detail', exc)}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"news queued for [bold]{result['queued']}[/bold] opted-in accounts, "
+        f"{result['delivered']} delivered now"
     )
 
 

@@ -188,6 +188,32 @@ class Settings(BaseSettings):
     media_analysis_workers: int = Field(
         1, ge=1, le=64, description="Processes that analyse recordings (probe, thumbnail, track)."
     )
+    share_default_expiry_s: int = Field(
+        7 * 86_400,
+        ge=60,
+        le=365 * 86_400,
+        description="Lifetime of a share link when its creator names none, seconds "
+        "(capped by `CAMTEL_SHARE_MAX_EXPIRY_S`).",
+    )
+    share_max_expiry_s: int = Field(
+        30 * 86_400,
+        ge=60,
+        le=365 * 86_400,
+        description="Longest lifetime a share link may be given, seconds.",
+    )
+    share_keep_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="Days an expired or revoked share link is still listed to its "
+        "creator before the hourly sweep deletes it.",
+    )
+    share_guesses_per_address: int = Field(
+        30,
+        ge=1,
+        description="Unknown share links one client address may try per rate window; one "
+        "more and its share-link requests are refused (429) for the rest of the window.",
+    )
     dpo_email: str = Field(
         "",
         description="Address of the data-protection officer; contact-form messages are mailed "

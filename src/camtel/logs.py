@@ -10,6 +10,8 @@ _PATTERNS = [
     (re.compile(r"\+\d[\d ]{7,16}\d"), "<phone>"),
     (re.compile(r"\b(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\b"), "<mac>"),
     (re.compile(r"(?i)(bearer\s+|token=|password=)[^\s&\"']+"), r"\1<secret>"),
+    # Capability URLs: a share link or an unsubscribe link in an access log opens it.
+    (re.compile(r"(/[su]/)[^\s/?\"']+"), r"\1<secret>"),
     # Coordinates with more than 2 decimals (about 1 km) are precise enough to locate someone.
     (re.compile(r"(-?\d{1,3}\.\d{2})\d+"), r"\1"),
 ]

@@ -130,6 +130,7 @@ async def _export_holds_everything(http, headers, device, media_id, recording) -
     assert {(p["latitude"], p["longitude"]) for p in rows("positions")} == {(LAT, LON)}
     assert "geofence_enter" in {e["type"] for e in rows("events")}
     assert [m["id"] for m in rows("media")] == [media_id]
+    assert [(s["media_id"], s["views"]) for s in rows("media_shares")] == [(media_id, 1)]
     assert {c["purpose"] for c in rows("consent_records")} >= {"analytics", "diagnostics"}
     assert [r["log"] for r in rows("diagnostics_reports")] == [PROBLEM]
     assert MAC.encode() not in answer.content, "the MAC was never stored, so never exported"
@@ -174,6 +175,12 @@ async def test_erasure_leaves_nothing_in_files_or_logs(services, shared_dir, cap
         web = await http.post("/api/v1/auth/session", json={"email": EMAIL, "password": PASSWORD})
         assert web.status_code == 200, web.text
         http.cookies.clear()
+        shared = await http.post(
+            f"/api/v1/media/{media_id}/shares", headers=alice, json={"redact": False}
+        )
+        assert shared.status_code == 201, shared.text
+        link = shared.json()["url"].removeprefix("https://testserver")
+        assert (await http.get(link)).status_code == 200
 
         await _export_holds_everything(http, alice, device, media_id, recording)
 
@@ -211,6 +218,9 @@ async def test_erasure_leaves_nothing_in_files_or_logs(services, shared_dir, cap
         )
         assert rerun == {}
         assert await erasure.resume(services.database, now=datetime.now(UTC)) == 0
+
+        assert (await http.get(link)).status_code == 404, "their share link is dead"
+        assert (await http.get(f"{link}/content")).status_code == 404
 
         # The other person is untouched.
         assert (await http.get("/api/v1/devices", headers=bob)).json() == bob_sees

@@ -2,6 +2,11 @@
 the disclosure and breach registers, DPO messages and usage statistics.
 
 Consent records have no update or delete route: a decision is changed by recording a new one.
+A decision that changes what may be collected about a person (their objection to sharing
+their location with their organisation, a guardian's decisions, the start of an erasure) is
+committed, then every gateway cache is told about each device tracking them: it applies to
+the very next message, not after the cache expires. (Accepting a policy changes no
+collection: nothing is gated on it.)
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from camtel.accounts.caller import Caller
 from camtel.accounts.service import is_minor
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.schemas import Out, Strict
+from camtel.devices import service as device_service
 from camtel.errors import Forbidden
 from camtel.privacy import analytics, consent, minors, policies, registers
 from camtel.privacy.consent import OWN_PURPOSES, Channel, Outcome, Purpose
@@ -42,6 +48,15 @@ def _channel(caller: Caller) -> Channel:
 def _operator(caller: Caller) -> None:
     if not caller.user.is_admin:
         raise Forbidden("only operators may do this")
+
+
+async def _collection_changed(db: Db, services: Svc, user_id: uuid.UUID) -> None:
+    """Commit a decision about what may be collected about a person, then have the gateways
+    forget what they cached about every device tracking them."""
+    tracked = await device_service.tracking_devices(db, user_id=user_id)
+    await db.commit()
+    for protocol, unique_id in tracked:
+        services.device_changed(protocol, unique_id)
 
 
 class ConsentOut(Out):
@@ -85,6 +100,8 @@ async def _decide(
         channel=_channel(caller),
         now=services.clock(),
     )
+    if purpose == Purpose.SHARE_LOCATION_WITH_ORGANISATION:
+        await _collection_changed(db, services, caller.user.id)
     return ConsentOut.model_validate(row)
 
 
@@ -211,6 +228,7 @@ async def confirm_guardian(body: TokenIn, caller: CallerDep, db: Db, services: S
     minor = await minors.confirm_guardian(
         db, guardian=caller.user, token=body.token, now=services.clock()
     )
+    await _collection_changed(db, services, minor.id)  # a returning guardian's consent counts
     return {"ward_id": str(minor.id), "guardian_id": str(caller.user.id)}
 
 
@@ -250,6 +268,7 @@ async def decide_collection(
         outcome=Outcome(body.outcome),
         now=services.clock(),
     )
+    await _collection_changed(db, services, row.user_id)  # type: ignore[arg-type]
     return ConsentOut.model_validate(row)
 
 
@@ -265,7 +284,7 @@ async def erase_ward(
 
     now = services.clock()
     request = await minors.request_erasure(db, guardian=caller.user, minor_id=minor_id, now=now)
-    await db.commit()
+    await _collection_changed(db, services, minor_id)  # collection stops before erasing
     counts = await erasure.execute(
         services.database, request_id=request.id, now=now, hooks=services.erasure_hooks
     )

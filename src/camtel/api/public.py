@@ -1,5 +1,13 @@
 """Public privacy endpoints, no sign-in needed: the policy in force, the DPO contact form,
-diagnostics upload (signed in or not) and the cookie-less page-view counter."""
+diagnostics upload (signed in or not), the cookie-less page-view counter and cookie consent.
+
+Cookie consent (P11): camtel sets only strictly necessary cookies — the web session, its CSRF
+token, and `camtel_consent`, which remembers the banner choice. The banner's one optional
+choice, "analytics", is the ledger purpose `analytics` (count my visits in the usage
+statistics): a signed-in caller's choice is recorded under their account; an anonymous
+visitor's under a random visitor id that lives only in the consent cookie. Anonymous visits
+without any choice are counted cookie-less as before (P10); a "no" stops that too.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from camtel.api.deps import SESSION_COOKIE, Db, Svc, client_address, get_caller
 from camtel.api.schemas import Strict
 from camtel.errors import CamtelError, Forbidden, RateLimited
 from camtel.privacy import analytics, consent, contact, diagnostics, minors, policies
-from camtel.privacy.consent import Purpose
+from camtel.privacy.consent import Channel, Outcome, Purpose
 
 router = APIRouter(tags=["public"])
 
@@ -172,6 +180,8 @@ class HitIn(Strict):
 async def analytics_hit(body: HitIn, request: Request, db: Db, services: Svc) -> Response:
     headers = request.headers
     counted = headers.get("DNT") != "1" and headers.get("Sec-GPC") != "1"
+    if read_consent_cookie(request.cookies.get(CONSENT_COOKIE))[1] is False:
+        counted = False  # the banner's "no" (a signed-in person's ledger is asked below too)
     if counted and (request.headers.get("Authorization") or request.cookies.get(SESSION_COOKIE)):
         # A signed-in person is counted only with their analytics consent; a failed sign-in
         # check (an expired token, a missing CSRF header) just means "not counted".
@@ -197,3 +207,105 @@ def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
     if scheme.lower() == "bearer" and token:
         return HTTPAuthorizationCredentials(scheme="Bearer", credentials=token.strip())
     return None
+
+
+# --- cookie consent ------------------------------------------------------------------------
+
+CONSENT_COOKIE = "camtel_consent"
+#: Six months: the choice is asked again after that.
+CONSENT_MAX_AGE = 183 * 24 * 3600
+
+
+def read_consent_cookie(value: str | None) -> tuple[str | None, bool | None]:
+    """(visitor id, analytics choice) from the consent cookie's "<visitor id or ->.<0|1>";
+    (None, None) when it is absent or malformed. Pure."""
+    visitor, _, choice = (value or "").partition(".")
+    if choice not in ("0", "1") or not (visitor == "-" or consent.is_visitor_id(visitor)):
+        return None, None
+    return (None if visitor == "-" else visitor), choice == "1"
+
+
+class CookieChoice(Strict):
+    analytics: bool = Field(
+        description="Count my visits in the usage statistics (ledger purpose `analytics`)."
+    )
+
+
+async def _cookie_state(
+    db: Db, caller: Caller | None, visitor: str | None, choice: bool | None
+) -> dict[str, Any]:
+    if caller is not None:
+        decision = await consent.decision(db, caller.user.id, Purpose.ANALYTICS)
+    elif visitor is not None:
+        decision = await consent.visitor_decision(db, visitor, Purpose.ANALYTICS)
+    else:
+        decision = None
+    if decision is not None:
+        decided, analytics_on = True, consent.is_given(decision)
+    elif caller is None and choice is not None:  # chosen while signed in, then signed out
+        decided, analytics_on = True, choice
+    else:
+        decided, analytics_on = False, False
+    return {
+        "decided": decided,
+        "necessary": True,
+        "analytics": analytics_on,
+        "since": decision.time.isoformat() if decision is not None else None,
+        "recorded_for": "account" if caller else ("visitor" if decision is not None else None),
+        "purpose": str(Purpose.ANALYTICS),
+        "cookie": CONSENT_COOKIE,
+    }
+
+
+@router.get(
+    "/cookie-consent",
+    summary="The cookie choice of this browser or account (sets no cookie)",
+)
+async def cookie_consent(request: Request, db: Db, caller: OptionalCaller) -> dict[str, Any]:
+    visitor, choice = read_consent_cookie(request.cookies.get(CONSENT_COOKIE))
+    return await _cookie_state(db, caller, visitor, choice)
+
+
+@router.put(
+    "/cookie-consent",
+    summary="Record the cookie choice in the consent ledger; false withdraws, in one call",
+)
+async def set_cookie_consent(
+    body: CookieChoice,
+    request: Request,
+    response: Response,
+    db: Db,
+    services: Svc,
+    caller: OptionalCaller,
+) -> dict[str, Any]:
+    visitor, _ = read_consent_cookie(request.cookies.get(CONSENT_COOKIE))
+    if caller is not None:
+        visitor = None  # the account's ledger holds the choice from now on
+        previous = await consent.decision(db, caller.user.id, Purpose.ANALYTICS)
+    else:
+        visitor = visitor or consent.new_visitor_id()
+        previous = await consent.visitor_decision(db, visitor, Purpose.ANALYTICS)
+    if body.analytics:
+        outcome = Outcome.GIVEN
+    else:
+        outcome = Outcome.WITHDRAWN if consent.is_given(previous) else Outcome.REFUSED
+    web = caller is None or (caller.session is not None and caller.session.kind == "web")
+    await consent.record(
+        db,
+        user_id=caller.user.id if caller else None,
+        visitor_id=visitor,
+        purpose=Purpose.ANALYTICS,
+        outcome=outcome,
+        channel=Channel.WEB if web else Channel.API,
+        now=services.clock(),
+    )
+    response.set_cookie(
+        CONSENT_COOKIE,
+        f"{visitor or '-'}.{int(body.analytics)}",
+        max_age=CONSENT_MAX_AGE,
+        httponly=True,
+        secure=services.settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+    return await _cookie_state(db, caller, visitor, body.analytics)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from camtel.accounts.roles import can_manage_devices
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.schemas import Out, Strict
+from camtel.devices import service as device_service
 from camtel.errors import Forbidden, Invalid, NotFound
 from camtel.privacy import erasure, export_jobs
 from camtel.privacy.export import write_export
@@ -129,7 +130,10 @@ async def export_download(
 async def erase_me(caller: CallerDep, db: Db, services: Svc) -> dict[str, Any]:
     now = services.clock()
     request = await erasure.request_erasure(db, user_id=caller.user.id, now=now)
+    tracking = await device_service.tracking_devices(db, user_id=caller.user.id)
     await db.commit()
+    for protocol, unique_id in tracking:  # the gateways stop storing their positions at once
+        services.device_changed(protocol, unique_id)
     counts = await erasure.execute(
         services.database, request_id=request.id, now=now, hooks=services.erasure_hooks
     )

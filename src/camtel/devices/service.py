@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -292,3 +292,25 @@ async def list_pending(
     if after is not None:
         query = query.where(PendingDevice.id > after)
     return list(await db.scalars(query))
+
+
+async def tracking_devices(db: AsyncSession, *, user_id: uuid.UUID) -> list[tuple[str, str]]:
+    """(protocol, unique_id) of every device whose positions are this person's: the devices
+    they drive, and the driverless devices of organisations that are only theirs (the same
+    rule as `camtel.gateways.registry.tracked_person`)."""
+    mine = select(Membership.organization_id).where(Membership.user_id == user_id)
+    only_mine = (
+        select(Membership.organization_id)
+        .where(Membership.organization_id.in_(mine))
+        .group_by(Membership.organization_id)
+        .having(func.count() == 1)
+    )
+    rows = await db.execute(
+        select(Device.protocol, Device.unique_id).where(
+            or_(
+                Device.driver_id == user_id,
+                and_(Device.driver_id.is_(None), Device.organization_id.in_(only_mine)),
+            )
+        )
+    )
+    return [(protocol, unique_id) for protocol, unique_id in rows]

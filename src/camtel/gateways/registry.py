@@ -22,6 +22,7 @@ from camtel.devices import service
 from camtel.devices.identity import unique_id_problem
 from camtel.devices.models import Device
 from camtel.gateways.names import label
+from camtel.privacy import consent
 from camtel.privacy.minors import Kind, collection_allowed
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,21 @@ class DeviceRef:
     unique_id: str
     attributes: dict[str, Any] = field(default_factory=dict)
     #: False while the person this device tracks may not have their location collected
-    #: (a minor without a guardian's consent, or an erasure under way): positions are then
-    #: acknowledged but not stored.
+    #: (a minor without a guardian's consent, an erasure under way, or a driver who objects
+    #: to sharing their location with their organisation): positions are then acknowledged
+    #: but not stored.
     collect_location: bool = True
+
+
+async def may_collect_location(db: AsyncSession, device: Device) -> bool:
+    """Whether positions of this device may be stored now: the minors' gate and an erasure
+    (`collection_allowed`), then the driver's share_location_with_organisation objection."""
+    subject = await tracked_person(db, device)
+    if subject is None:
+        return True
+    if not await collection_allowed(db, subject, Kind.LOCATION):
+        return False
+    return await consent.location_shared_allowed(db, subject, device.organization_id)
 
 
 async def tracked_person(db: AsyncSession, device: Device) -> uuid.UUID | None:
@@ -109,10 +122,7 @@ class Registry:
                     select(Device).where(Device.protocol == protocol, Device.unique_id == unique_id)
                 )
                 if device is not None:
-                    subject = await tracked_person(db, device)
-                    allowed = subject is None or await collection_allowed(
-                        db, subject, Kind.LOCATION
-                    )
+                    allowed = await may_collect_location(db, device)
                     return DeviceRef(
                         device.id, protocol, unique_id, dict(device.attributes), allowed
                     )

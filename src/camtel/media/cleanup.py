@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db.engine import Database
-from camtel.media import device_media, service, uploads
+from camtel.media import derivatives, device_media, service, uploads
 from camtel.media.models import Media
 from camtel.media.service import MediaLibrary
 
@@ -63,6 +63,10 @@ def erasure_hook(lib: MediaLibrary) -> Callable[[AsyncSession, Any], Awaitable[d
         count = 0
         orgs: set[uuid.UUID] = set(getattr(scope, "own_orgs", set()))
         devices: set[uuid.UUID] = set(getattr(scope, "own_devices", set()))
+        # Redacted copies are under the person's key, which is about to be destroyed: drop
+        # them (a redacted link to a recording that stays remakes its copy when opened).
+        for media in list(await db.scalars(_with_copy(scope.user_id))):
+            await derivatives.drop(db, lib, media)
         moved = await device_media.transfer(db, lib, user_id=scope.user_id, erased_orgs=orgs)
         if moved:
             log.info("device media moved to the organisations' next owner", extra={"moved": moved})
@@ -78,6 +82,10 @@ def erasure_hook(lib: MediaLibrary) -> Callable[[AsyncSession, Any], Awaitable[d
         return {"media": count}
 
     return erase
+
+
+def _with_copy(owner_id: uuid.UUID) -> Any:
+    return select(Media).where(Media.owner_id == owner_id, Media.redacted_key.is_not(None))
 
 
 def export_hook(lib: MediaLibrary) -> Callable[[AsyncSession, Any, Any], Awaitable[dict[str, int]]]:

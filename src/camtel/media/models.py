@@ -1,4 +1,5 @@
-"""Tables of recordings (videos and photos), their embedded tracks, resumable uploads and keys."""
+"""Tables of recordings (videos and photos), their embedded tracks, resumable uploads, keys
+and share links."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ CHANNELS = ("front", "rear", "cabin", "unknown")
 KINDS = ("video", "photo")
 CATEGORIES = ("normal", "event", "locked")
 STATUSES = ("processing", "ready", "failed")
+#: States of a recording's redacted copy (faces and plates blurred, no audio or metadata);
+#: None until a redacted share link first asks for it.
+REDACTIONS = ("pending", "ready", "failed")
 
 
 class Media(IdMixin, CreatedMixin, Base):
@@ -58,6 +62,13 @@ class Media(IdMixin, CreatedMixin, Base):
     group_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     #: What the probe found: container, codecs, width, height, frame rate, bit rate.
     probe: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The redacted copy served by redacted share links (camtel.media.derivatives): made once,
+    #: encrypted with the owner's key like the original, deleted with it.
+    redaction: Mapped[str | None] = mapped_column(String(8), index=True)
+    redacted_key: Mapped[str | None] = mapped_column(String(300))
+    redacted_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: content_type, sha256, reason (when failed), finished_at and what the redactor reported.
+    redaction_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class MediaTrack(Base):
@@ -111,3 +122,30 @@ class MediaKey(Base):
     )
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(128))
     created_at: Mapped[datetime]
+
+
+class MediaShare(IdMixin, CreatedMixin, Base):
+    """A link that shows one recording without signing in, until it expires or is revoked.
+
+    Only the SHA-256 of the link's token is kept: a copy of the database opens no link."""
+
+    __tablename__ = "media_shares"
+
+    media_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("media.id", ondelete="CASCADE"), index=True
+    )
+    #: Who made the link (the recording's owner, or a manager of its organisation).
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None]
+    #: Serve only the redacted copy, never the original.
+    redact: Mapped[bool] = mapped_column(default=True)
+    max_views: Mapped[int | None]
+    views: Mapped[int] = mapped_column(default=0)
+    last_viewed_at: Mapped[datetime | None]

@@ -33,6 +33,7 @@ from camtel.media.store import Store, open_store
 if TYPE_CHECKING:
     from camtel.config import Settings
     from camtel.media.analysis import Analyzer
+    from camtel.media.derivatives import Redactor
     from camtel.services import Services
 
 log = logging.getLogger(__name__)
@@ -71,12 +72,13 @@ class MediaLimits:
 
 @dataclass(slots=True)
 class MediaLibrary:
-    """The media store, the key ring and the limits of one process (and its analyzer)."""
+    """The media store, the key ring and the limits of one process (and its workers)."""
 
     store: Store
     keys: crypto.KeyRing
     limits: MediaLimits = field(default_factory=MediaLimits)
     analyzer: Analyzer | None = None
+    redactor: Redactor | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> MediaLibrary:
@@ -179,6 +181,12 @@ async def get(db: AsyncSession, *, caller: Caller, media_id: uuid.UUID) -> Media
 def _may_change(caller: Caller, media: Media) -> bool:
     role = caller.roles.get(media.organization_id)
     return media.owner_id == caller.user.id or (role is not None and can_manage_devices(role))
+
+
+def may_change(caller: Caller, media: Media) -> bool:
+    """Whether the caller may change, delete or share a recording: its owner, or an owner or
+    manager of its organisation."""
+    return _may_change(caller, media)
 
 
 async def target(
@@ -317,6 +325,10 @@ def thumbnail_object_id(media_id: uuid.UUID) -> bytes:
     return media_id.bytes + b"thumb"
 
 
+def redacted_object_id(media_id: uuid.UUID) -> bytes:
+    return media_id.bytes + b"redacted"
+
+
 # Library
 
 
@@ -387,10 +399,13 @@ async def remove(
 
 
 async def delete_media(db: AsyncSession, lib: MediaLibrary, media: Media) -> None:
-    """Remove a recording's objects and rows (no permission check: callers have done it)."""
+    """Remove a recording's objects and rows (no permission check: callers have done it);
+    its share links go with the row (foreign key cascade)."""
     await lib.store.delete(media.storage_key)
     if media.thumbnail_key:
         await lib.store.delete(media.thumbnail_key)
+    if media.redacted_key:
+        await lib.store.delete(media.redacted_key)
     await db.execute(delete(MediaTrack).where(MediaTrack.media_id == media.id))
     await db.delete(media)
     await db.flush()

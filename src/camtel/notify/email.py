@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 #: What a delivered mail's body becomes: it may have carried a one-time link.
 REDACTED = "[body removed after delivery]"
+#: Headers a mail may carry besides From, To and Subject (RFC 2369 / RFC 8058 list headers).
+EXTRA_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"})
 
 
 class Mailer:
@@ -35,14 +37,25 @@ class Mailer:
         return bool(self.settings.smtp_host)
 
     def queue(
-        self, db: AsyncSession, *, to: str, subject: str, body: str, user_id: uuid.UUID | None
+        self,
+        db: AsyncSession,
+        *,
+        to: str,
+        subject: str,
+        body: str,
+        user_id: uuid.UUID | None,
+        headers: dict[str, str] | None = None,
     ) -> OutboxMail:
         """Add a mail to the outbox in the caller's transaction (sent after it commits)."""
+        unknown = set(headers or ()) - EXTRA_HEADERS
+        if unknown:
+            raise ValueError(f"headers not allowed on outgoing mail: {sorted(unknown)}")
         mail = OutboxMail(
             user_id=user_id,
             to_address=to,
             subject=subject,
             body=body,
+            headers=dict(headers) if headers else None,
             status="pending" if self.smtp_enabled else "kept",
             created_at=utcnow(),
         )
@@ -78,7 +91,7 @@ class Mailer:
                     continue
                 mail.status, mail.sent_at, mail.error = "sent", utcnow(), ""
                 # Links in mail are credentials; once delivered, the copy here is not needed.
-                mail.body = REDACTED
+                mail.body, mail.headers = REDACTED, None
                 sent += 1
             return sent
 
@@ -87,6 +100,9 @@ class Mailer:
         message["From"] = self.settings.smtp_from
         message["To"] = mail.to_address
         message["Subject"] = mail.subject
+        for name, value in (mail.headers or {}).items():
+            if name in EXTRA_HEADERS:
+                message[name] = value
         message.set_content(mail.body)
         await aiosmtplib.send(
             message,

@@ -22,6 +22,8 @@ class OutboxMail(IdMixin, CreatedMixin, Base):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    #: Extra headers (e.g. RFC 8058 List-Unsubscribe); cleared with the body after delivery.
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|kept|failed
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(String(300), default="")

@@ -2,12 +2,34 @@
 
 Processing code asks `allows(db, user_id, purpose)` before it processes for that purpose.
 Nothing here updates or deletes a record, and the database refuses to (triggers added by
-migration 0007): a record goes only with its person, when that person is erased (the row of
-`users` is gone, or an erasure of them is in progress in `privacy_requests`).
+migrations 0007 and 0011): a person's record goes only with its person, when that person is
+erased (the row of `users` is gone, or an erasure of them is in progress in
+`privacy_requests`); an anonymous visitor's record only once it is older than
+VISITOR_RETENTION_DAYS.
+
+What each purpose a person decides governs:
+
+- analytics: whether their page views are counted in the cookie-less usage statistics. The
+  cookie banner's "analytics" switch is this same purpose (one switch, one meaning): a
+  signed-in person's banner choice is their ledger decision; an anonymous visitor's is
+  recorded under a random visitor id kept in the consent cookie (see `api/public.py`).
+- diagnostics: whether their problem logs are accepted.
+- marketing_email: product news mail. Strict opt-in: only a latest decision of `given` lets
+  news reach them (`camtel.notify.news`); every news mail carries a one-click unsubscribe.
+- share_location_with_organisation: a driver's objection switch. When the person a device
+  tracks (its driver) is a member of an organisation that is not only theirs (managers would
+  see the positions), and their latest decision for this purpose is `withdrawn` or `refused`,
+  the device's positions are acknowledged but not stored. No record yet: collected under the
+  organisation's legitimate interest (employee tracking rarely rests on consent); `given`:
+  collected. A person's own car (an organisation with them as its only member) is never
+  affected. The decision is `organisation_may_locate`; the gateways ask
+  `location_shared_allowed` when they resolve a device.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -17,7 +39,13 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from camtel.accounts.models import Membership
 from camtel.privacy.models import ConsentRecord, PolicyVersion
+
+#: How long an anonymous visitor's decision is kept: the consent cookie's six months, plus
+#: the time to prove a choice afterwards. Migration 0011 lets only older visitor rows go.
+VISITOR_RETENTION_DAYS = 395
+_VISITOR_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class Purpose(StrEnum):
@@ -61,6 +89,8 @@ class Channel(StrEnum):
     WEB = "web"
     CLI = "cli"
     GUARDIAN = "guardian"
+    #: The one-click unsubscribe link of a mail (RFC 8058).
+    EMAIL = "email"
 
 
 class Decision(Protocol):
@@ -89,6 +119,27 @@ def is_given(decision: Decision | None) -> bool:
     return decision is not None and decision.outcome == Outcome.GIVEN
 
 
+def organisation_may_locate(*, shared: bool, decision: Decision | None) -> bool:
+    """Whether a device's positions may be stored, as far as the driver's objection goes. Pure.
+
+    shared: the tracked person's organisation has other members (they would see positions);
+    decision: the person's latest share_location_with_organisation decision.
+    """
+    if not shared or decision is None:
+        return True
+    return decision.outcome not in (Outcome.WITHDRAWN, Outcome.REFUSED)
+
+
+def new_visitor_id() -> str:
+    """A random, opaque id for an anonymous visitor: nothing about them goes into it."""
+    return secrets.token_hex(16)
+
+
+def is_visitor_id(value: str) -> bool:
+    """Whether a string has the shape of a visitor id (a cookie is the visitor's to forge). Pure."""
+    return _VISITOR_ID.fullmatch(value) is not None
+
+
 async def current_policy_version(db: AsyncSession, kind: str = "privacy") -> int | None:
     """The version number of the document in force, or None before any is published."""
     return await db.scalar(
@@ -102,19 +153,26 @@ async def current_policy_version(db: AsyncSession, kind: str = "privacy") -> int
 async def record(
     db: AsyncSession,
     *,
-    user_id: uuid.UUID,
+    user_id: uuid.UUID | None,
     purpose: Purpose,
     outcome: Outcome,
     channel: Channel,
     now: datetime,
     actor_id: uuid.UUID | None = None,
     policy_version: int | None = None,
+    visitor_id: str | None = None,
 ) -> ConsentRecord:
-    """Append one decision to the ledger (the only write this module makes)."""
+    """Append one decision of a person, or of an anonymous visitor, to the ledger (the only
+    write this module makes)."""
+    if (user_id is None) == (visitor_id is None):
+        raise ValueError("a decision is either a person's or a visitor's")
+    if visitor_id is not None and not is_visitor_id(visitor_id):
+        raise ValueError("not a visitor id")
     if policy_version is None:
         policy_version = await current_policy_version(db)
     row = ConsentRecord(
         user_id=user_id,
+        visitor_id=visitor_id,
         purpose=Purpose(purpose),
         outcome=Outcome(outcome),
         channel=Channel(channel),
@@ -174,3 +232,43 @@ async def decision(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose) -> Co
 async def allows(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose) -> bool:
     """Whether camtel may process this person's data for this purpose right now."""
     return is_given(await decision(db, user_id, purpose))
+
+
+async def visitor_decision(
+    db: AsyncSession, visitor_id: str, purpose: Purpose
+) -> ConsentRecord | None:
+    """The latest decision of an anonymous visitor about one purpose, if any."""
+    return await db.scalar(
+        select(ConsentRecord)
+        .where(ConsentRecord.visitor_id == visitor_id, ConsentRecord.purpose == Purpose(purpose))
+        .order_by(ConsentRecord.time.desc(), ConsentRecord.id.desc())
+        .limit(1)
+    )
+
+
+async def shares_with_others(
+    db: AsyncSession, user_id: uuid.UUID, organization_id: uuid.UUID
+) -> bool:
+    """Whether an organisation has members besides this person (who would see positions)."""
+    other = await db.scalar(
+        select(Membership.user_id)
+        .where(Membership.organization_id == organization_id, Membership.user_id != user_id)
+        .limit(1)
+    )
+    return other is not None
+
+
+async def location_shared_allowed(
+    db: AsyncSession, user_id: uuid.UUID, organization_id: uuid.UUID
+) -> bool:
+    """Whether a device of this organisation tracking this person may store positions, as far
+    as their share_location_with_organisation decision goes."""
+    shared = await shares_with_others(db, user_id, organization_id)
+    return organisation_may_locate(
+        shared=shared,
+        decision=(
+            await decision(db, user_id, Purpose.SHARE_LOCATION_WITH_ORGANISATION)
+            if shared
+            else None
+        ),
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from camtel.db.base import Base, CreatedMixin, IdMixin, JSONType
@@ -15,14 +15,24 @@ from camtel.db.base import Base, CreatedMixin, IdMixin, JSONType
 class ConsentRecord(IdMixin, Base):
     """One decision about one purpose. Append-only: the current state is the latest record.
 
-    The migration adds triggers that refuse UPDATE and DELETE unless the person is being
-    erased (see `camtel.privacy.consent`).
+    The migrations add triggers that refuse UPDATE and DELETE unless the person is being
+    erased, or an anonymous visitor's record has outlived its retention (see
+    `camtel.privacy.consent`).
     """
 
     __tablename__ = "consent_records"
-    __table_args__ = (Index("ix_consent_records_user_purpose_time", "user_id", "purpose", "time"),)
+    __table_args__ = (
+        Index("ix_consent_records_user_purpose_time", "user_id", "purpose", "time"),
+        Index("ix_consent_records_visitor_purpose_time", "visitor_id", "purpose", "time"),
+        # A decision is a person's or an anonymous visitor's, never both, never nobody's.
+        CheckConstraint("(user_id IS NULL) <> (visitor_id IS NULL)", name="one_subject"),
+    )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: The person deciding; None for an anonymous visitor's cookie choice.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: A random opaque id kept only in the visitor's consent cookie (never derived from the
+    #: address or the browser), for decisions made before signing in.
+    visitor_id: Mapped[str | None] = mapped_column(String(32))
     purpose: Mapped[str] = mapped_column(String(48))
     outcome: Mapped[str] = mapped_column(String(16))  # given | withdrawn | refused
     #: The privacy policy version in force when the decision was made (or the accepted one).
@@ -195,3 +205,4 @@ class ContactMessage(IdMixin, CreatedMixin, Base):
     message: Mapped[str] = mapped_column(Text)
     forwarded: Mapped[bool] = mapped_column(default=False)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+

@@ -190,8 +190,21 @@ REGISTRY: dict[str, PersonalData] = {
             "normal 30 days; event and locked 1 year (camtel.media.cleanup)",
             True,
             Erasure.DELETE,
-            "keeping and playing back dash cam recordings; objects erased with the row, "
-            "and the owner's media key destroyed (crypto-shredding)",
+            "keeping and playing back dash cam recordings, and their redacted copies for share "
+            "links (faces and plates blurred, no sound or metadata); objects erased with the "
+            "row, and the owner's media key destroyed (crypto-shredding)",
+            link=Link("user", "owner_id"),
+        ),
+        PersonalData(
+            "media_shares",
+            (Category.VIDEO, Category.ACCESS_LOG),
+            "media_shares.owner_id (who made the link) / media_shares.media_id -> media",
+            "until it expires or is revoked, then 30 days (share_keep_days, swept hourly by "
+            "camtel.media.shares.sweep); deleted at once with its recording or its maker",
+            True,
+            Erasure.DELETE,
+            "showing one recording to people without an account (P8): expiring, revocable, "
+            "counted links; only a SHA-256 of the link token is kept",
             link=Link("user", "owner_id"),
         ),
         PersonalData(
@@ -363,12 +376,15 @@ REGISTRY: dict[str, PersonalData] = {
         PersonalData(
             "consent_records",
             (Category.CONSENT,),
-            "consent_records.user_id (actor_id: the guardian or operator who decided)",
-            "while the account exists (proof of consent); append-only",
+            "consent_records.user_id, or visitor_id for an anonymous cookie choice (actor_id: "
+            "the guardian or operator who decided)",
+            "while the account exists (proof of consent); a visitor's cookie choice 395 days; "
+            "append-only",
             True,
             Erasure.CASCADE,
-            "proving consent per purpose and policy version; processing asks it (P17, P20)",
+            "proving consent per purpose and policy version; processing asks it (P11, P17, P20)",
             link=Link("user", "user_id"),
+            sweep=(Retention("time", 395, where=(("user_id", None),)),),
         ),
         PersonalData(
             "guardian_invitations",
