@@ -1,5 +1,6 @@
 """Access audit beyond positions (P15): when an owner, manager or viewer reads a driver's
-events, trips, stops, exported positions or recordings, the read is recorded and the driver
+events, trips, stops, exported positions, recordings (list, content, embedded track) or
+summary reports, the read is recorded and the driver
 sees it in their export; the driver's own reads and reads of undriven devices record nothing."""
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ def _reads(device_id: str, media_id: str, *, events_filtered: bool = True) -> li
         f"/api/v1/devices/{device_id}/positions/export?format=csv",
         f"/api/v1/media/{media_id}",
         f"/api/v1/media/{media_id}/content",
+        f"/api/v1/media?device_id={device_id}",
+        f"/api/v1/media/{media_id}/track.geojson",
+        f"/api/v1/media/{media_id}/track.gpx",
+        f"/api/v1/reports/summary?device_id={device_id}",
     ]
 
 
@@ -95,6 +100,10 @@ ACTIONS = [
     "export_positions",
     "read_media",
     "read_media_content",
+    "list_media",
+    "read_media_track",
+    "read_media_track",
+    "read_summary_report",
 ]
 
 

@@ -278,6 +278,7 @@ async def list_media(
     response: Response,
     caller: CallerDep,
     db: Db,
+    services: Svc,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     device_id: uuid.UUID | None = None,
@@ -311,6 +312,13 @@ async def list_media(
         request=request,
         response=response,
         key=lambda m: [m.created_at.isoformat(), str(m.id)],
+    )
+    await audit.record_device_reads(
+        db,
+        caller=caller,
+        device_ids={m.device_id for m in kept},
+        action="list_media",
+        now=services.clock(),
     )
     return [media_out(m) for m in kept]
 
@@ -458,7 +466,7 @@ async def media_content(
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 async def media_thumbnail(
-    media_id: uuid.UUID, request: Request, caller: CallerDep, db: Db, lib: Lib
+    media_id: uuid.UUID, request: Request, caller: CallerDep, db: Db, lib: Lib, services: Svc
 ) -> Response:
     media = await service.get(db, caller=caller, media_id=media_id)
     if not media.thumbnail_key:
@@ -483,6 +491,13 @@ async def media_thumbnail(
             )
         ]
     )
+    await audit.record_device_reads(
+        db,
+        caller=caller,
+        device_ids=[media.device_id],
+        action="read_media_thumbnail",
+        now=services.clock(),
+    )
     return Response(
         data,
         media_type="image/jpeg",
@@ -490,8 +505,18 @@ async def media_thumbnail(
     )
 
 
-async def _track(db: Db, caller: CallerDep, media_id: uuid.UUID) -> tuple[Media, MediaTrack | None]:
+async def _track(
+    db: Db, caller: CallerDep, services: Svc, media_id: uuid.UUID
+) -> tuple[Media, MediaTrack | None]:
+    """A recording's embedded track; reading someone else's is audited like their positions."""
     media = await service.get(db, caller=caller, media_id=media_id)
+    await audit.record_device_reads(
+        db,
+        caller=caller,
+        device_ids=[media.device_id],
+        action="read_media_track",
+        now=services.clock(),
+    )
     return media, await db.get(MediaTrack, media.id)
 
 
@@ -500,8 +525,10 @@ async def _track(db: Db, caller: CallerDep, media_id: uuid.UUID) -> tuple[Media,
     summary="The embedded GPS track as GeoJSON, with offsets from the start of the video",
     response_class=JSONResponse,
 )
-async def media_track_geojson(media_id: uuid.UUID, caller: CallerDep, db: Db) -> JSONResponse:
-    media, track = await _track(db, caller, media_id)
+async def media_track_geojson(
+    media_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc
+) -> JSONResponse:
+    media, track = await _track(db, caller, services, media_id)
     points = track.points if track else []
     three_d = bool(points) and all(p[4] is not None for p in points)
     features = []
@@ -547,8 +574,10 @@ async def media_track_geojson(media_id: uuid.UUID, caller: CallerDep, db: Db) ->
     response_class=Response,
     responses={200: {"content": {"application/gpx+xml": {}}}},
 )
-async def media_track_gpx(media_id: uuid.UUID, caller: CallerDep, db: Db) -> Response:
-    media, track = await _track(db, caller, media_id)
+async def media_track_gpx(
+    media_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc
+) -> Response:
+    media, track = await _track(db, caller, services, media_id)
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<gpx version="1.1" creator="camtel" xmlns="http://www.topografix.com/GPX/1/1" '

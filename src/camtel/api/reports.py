@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.trips import End, Start, stamp, time_range
+from camtel.privacy import audit
 from camtel.trips import reports
 from camtel.trips.detect import Rules
 
@@ -46,6 +47,13 @@ async def summary_report(
         start=start,
         end=end,
         rules=Rules.from_settings(services.settings),
+    )
+    await audit.record_device_reads(
+        db,
+        caller=caller,
+        device_ids=[row.device_id for row in rows],
+        action="read_summary_report",
+        now=services.clock(),
     )
     if format == "csv":
         filename = f"camtel-summary-{stamp(start)}-{stamp(end)}.csv"
