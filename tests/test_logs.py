@@ -11,7 +11,8 @@ def test_scrub():
     line = (
         "user ana.b@example.com phone +49 151 23456789 mac 00:1A:2b:3C:4d:5E "
         "Authorization: Bearer abc.def-123 at 52.520008,13.404954 token=s3cr3t "
-        '"GET /s/Zk9_share-Tok3n/content HTTP/1.1" 206 "POST /u/unsub.Tok3n HTTP/1.1" 200'
+        '"GET /s/Zk9_share-Tok3n/content HTTP/1.1" 206 "POST /u/unsub.Tok3n HTTP/1.1" 200 '
+        "jt808 peer 203.0.113.77:40112 closed; client 2001:db8::1f2 at 12:30:45"
     )
     cleaned = scrub(line)
     for secret in [
@@ -24,10 +25,13 @@ def test_scrub():
         "s3cr3t",
         "Zk9_share-Tok3n",
         "unsub.Tok3n",
+        "203.0.113.77",
+        "2001:db8::1f2",
     ]:
         assert secret not in cleaned, secret
     assert "52.52" in cleaned, "coarse coordinates stay useful"
     assert "/s/<secret>/content" in cleaned, "the route stays readable"
+    assert "<ip>:40112" in cleaned and "at 12:30:45" in cleaned, "ports and times stay"
 
 
 def test_filter_rewrites_records(caplog):

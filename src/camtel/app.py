@@ -45,7 +45,7 @@ from camtel.media import shares as media_shares
 from camtel.media.analysis import Analyzer
 from camtel.media.derivatives import Redactor
 from camtel.notify.dispatcher import EventRecord
-from camtel.privacy import analytics, erasure, export_jobs, retention
+from camtel.privacy import access_log, analytics, erasure, export_jobs, retention
 from camtel.privacy.residency import residency_problem
 from camtel.services import Services
 from camtel.trips.digest import send_digests
@@ -84,6 +84,7 @@ def build_api(services: Services) -> FastAPI:
         redactor.stop()
         for chore in chores:
             chore.cancel()
+        await access_log.settle()  # failed sign-ins still being written
         await services.database.dispose()
 
     app = FastAPI(

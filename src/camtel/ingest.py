@@ -27,6 +27,7 @@ from camtel.pipeline.events_stages import EventRules
 from camtel.pipeline.stages import build_stages
 from camtel.pipeline.store import Store
 from camtel.pipeline.worker import Worker
+from camtel.privacy.access_log import DeviceAccessLog
 from camtel.services import Services
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,8 @@ class Ingest:
 
     async def start(self) -> None:
         """Start the worker first (gateways wait on it), then every enabled gateway."""
+        if self.sink.access_log is None:  # P24: which device connected, when, from where
+            self.sink.access_log = DeviceAccessLog.for_services(self.services)
         if self.book is not None:
             await self.book.warm()
         self.worker.start()
@@ -156,6 +159,8 @@ class Ingest:
             except Exception:
                 log.exception("a gateway did not stop cleanly")
         self._started.clear()
+        if self.sink.access_log is not None:
+            await self.sink.access_log.stop()
         await self.worker.stop()
         await self.bus.close()
 
@@ -185,6 +190,8 @@ class Ingest:
             out["mqtt"] = dict(self.mqtt.counters)
         out["sink"] = dict(self.sink.counters) | {"takeovers": self.sink.sessions.takeovers}
         out["registry"] = dict(self.registry.counters)
+        if self.sink.access_log is not None:
+            out["access_log"] = dict(self.sink.access_log.counters)
         out["pipeline"] = dict(self.worker.counters)
         out["store"] = dict(self.worker.store.counters)
         out["bus"] = {"depth": self.bus.depth()}

@@ -12,6 +12,12 @@ _PATTERNS = [
     (re.compile(r"(?i)(bearer\s+|token=|password=)[^\s&\"']+"), r"\1<secret>"),
     # Capability URLs: a share link or an unsubscribe link in an access log opens it.
     (re.compile(r"(/[su]/)[^\s/?\"']+"), r"\1<secret>"),
+    # Network addresses are personal data; the access log keeps them as keyed hashes instead.
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "<ip>"),
+    (
+        re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4})*::[0-9A-Fa-f:]*[0-9A-Fa-f]\b"),
+        "<ip>",
+    ),
     # Coordinates with more than 2 decimals (about 1 km) are precise enough to locate someone.
     (re.compile(r"(-?\d{1,3}\.\d{2})\d+"), r"\1"),
 ]

@@ -103,3 +103,40 @@ async def test_live_refuses_cross_site_cookie(client, services, server):
         additional_headers={"Cookie": cookie},
     ) as ws:
         assert (await _next(ws))["type"] == "hello"
+
+
+async def test_watching_a_drivers_vehicle_live_is_audited_once(client, services, server):
+    """A manager's live map shows a driver's van: one audit row per device and connection,
+    none for the driver watching their own van."""
+    from sqlalchemy import select
+
+    from camtel.privacy.audit import AccessAudit
+
+    boss, boss_id = await sign_up(client, services, "live-boss@example.com")
+    driver, driver_id = await sign_up(client, services, "live-drv@example.com")
+    org = (await client.get("/api/v1/organizations", headers=boss)).json()[0]["id"]
+    added = await client.post(
+        f"/api/v1/organizations/{org}/members",
+        headers=boss,
+        json={"email": "live-drv@example.com", "role": "driver"},
+    )
+    assert added.status_code in (200, 201), added.text
+    van = (
+        await client.post(
+            "/api/v1/devices",
+            headers=boss,
+            json={"name": "Van", "unique_id": "5004", "protocol": "osmand", "driver_id": driver_id},
+        )
+    ).json()
+    for who in (boss, driver):
+        token = who["Authorization"].split()[1]
+        async with websockets.connect(f"ws://{server}/api/v1/live?token={token}") as ws:
+            assert (await _next(ws))["type"] == "hello"
+            for n in range(3):
+                services.live.publish(LiveUpdate("position", uuid.UUID(van["id"]), {"n": n}))
+                assert (await _next(ws))["n"] == n
+    async with services.database.session() as db:
+        rows = list(await db.scalars(select(AccessAudit)))
+    assert [(r.action, str(r.actor_user_id), str(r.subject_user_id)) for r in rows] == [
+        ("watch_live", boss_id, driver_id)
+    ]

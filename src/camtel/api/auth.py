@@ -20,7 +20,9 @@ from camtel.api.deps import (
     client_address,
 )
 from camtel.api.schemas import Strict
-from camtel.errors import Invalid, RateLimited
+from camtel.errors import Forbidden, Invalid, RateLimited, Unauthorized
+from camtel.privacy import access_log
+from camtel.privacy.diagnostics import load_key
 from camtel.services import Services
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -167,9 +169,21 @@ async def _sign_in(request: Request, db: Db, services: Svc, kind: str):  # type:
     creds = await _credentials(request)
     _limit(services, request, creds.email)
     now = services.clock()
-    user = await service.authenticate(
-        db, email=creds.email, password=creds.password, otp=creds.otp, now=now
+    seen = access_log.seen(
+        key=load_key(services.settings.data_dir),
+        channel=kind,
+        address=client_address(request),
+        user_agent=request.headers.get("user-agent"),
+        now=now,
     )
+    try:
+        user = await service.authenticate(
+            db, email=creds.email, password=creds.password, otp=creds.otp, now=now
+        )
+    except (Unauthorized, Forbidden) as exc:
+        access_log.note_failed_sign_in(services.database, email=creds.email, seen=seen, error=exc)
+        raise
+    access_log.note_sign_in(db, user_id=user.id, seen=seen)
     services.limiters.per_account.reset(_account_key(creds.email))
     ttl = timedelta(hours=services.settings.session_ttl_hours)
     token, session = await open_session(db, user=user, kind=kind, ttl=ttl, now=now)

@@ -16,6 +16,7 @@ from camtel.api.deps import SESSION_COOKIE
 from camtel.bus.live import LiveUpdate
 from camtel.devices.models import Device
 from camtel.devices.service import visible_devices
+from camtel.privacy import audit
 from camtel.services import Services
 
 router = APIRouter(tags=["live"])
@@ -48,11 +49,15 @@ async def _authenticate(websocket: WebSocket, services: Services) -> Caller | No
 
 
 class _Visibility:
-    """Which devices the caller may see, cached briefly so new devices appear without reconnect."""
+    """Which devices the caller may see, cached briefly so new devices appear without reconnect.
+
+    The first update of a device sent on this socket is audited (P15): watching a driver's
+    vehicle live is a read of their data, recorded once per device and connection."""
 
     def __init__(self, services: Services, caller: Caller) -> None:
         self.services, self.caller = services, caller
         self._known: dict[uuid.UUID, tuple[bool, float]] = {}
+        self._watched: set[uuid.UUID] = set()
 
     async def load(self) -> None:
         async with self.services.database.session() as db:
@@ -61,6 +66,20 @@ class _Visibility:
             self._known = {device_id: (True, now) for device_id in ids}
 
     async def allows(self, device_id: uuid.UUID) -> bool:
+        allowed = await self._visible(device_id)
+        if allowed and device_id not in self._watched:
+            self._watched.add(device_id)
+            async with self.services.database.session() as db:
+                await audit.record_device_reads(
+                    db,
+                    caller=self.caller,
+                    device_ids=[device_id],
+                    action="watch_live",
+                    now=self.services.clock(),
+                )
+        return allowed
+
+    async def _visible(self, device_id: uuid.UUID) -> bool:
         known = self._known.get(device_id)
         if known is not None and time.monotonic() - known[1] < RECHECK_S:
             return known[0]

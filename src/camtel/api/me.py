@@ -1,19 +1,23 @@
-"""The signed-in person: profile, password, second factor."""
+"""The signed-in person: profile, password, second factor, sign-ins."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import Field
 
 from camtel.accounts import service
 from camtel.accounts.contact import ContactError, normalise_phone
 from camtel.accounts.models import User
-from camtel.api.deps import CallerDep, Db, Svc
-from camtel.api.schemas import Strict
+from camtel.api.deps import CallerDep, Db, Svc, client_address
+from camtel.api.pagination import Cursor, Limit, page, time_cursor
+from camtel.api.schemas import Out, Strict
 from camtel.errors import Invalid
-from camtel.privacy import policies
+from camtel.privacy import access_log, policies
+from camtel.privacy.diagnostics import load_key
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -34,6 +38,21 @@ class Code(Strict):
 
 class PasswordOnly(Strict):
     password: str = Field(max_length=1024)
+
+
+class AccessOut(Out):
+    id: uuid.UUID
+    time: datetime
+    kind: str = Field(description="sign_in or sign_in_failed")
+    channel: str = Field(description="api (a token) or web (a browser session)")
+    reason: str = Field(
+        description="Why it failed: password, otp_required (the password was right), "
+        "otp_invalid, email_unverified; empty for a sign-in"
+    )
+    client: str = Field(description='The client, summarised: "Firefox on Android"')
+    same_address_as_now: bool = Field(
+        description="Made from the address you are using now (compared as keyed hashes)"
+    )
 
 
 def profile(user: User, services_today: Any) -> dict[str, Any]:
@@ -95,6 +114,45 @@ async def change_password(body: PasswordChange, caller: CallerDep, db: Db, servi
         now=services.clock(),
         keep_session=caller.session.id if caller.session else None,
     )
+
+
+@router.get(
+    "/access-log",
+    response_model=list[AccessOut],
+    summary="Your sign-ins and failed attempts of the last 30 days, newest first",
+)
+async def my_access_log(
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> list[AccessOut]:
+    here = access_log.address_hash(load_key(services.settings.data_dir), client_address(request))
+    rows = await access_log.sign_ins(
+        db, user_id=caller.user.id, limit=limit, after=time_cursor(cursor)
+    )
+    kept = page(
+        rows,
+        limit=limit,
+        request=request,
+        response=response,
+        key=lambda r: [r.time.isoformat(), str(r.id)],
+    )
+    return [
+        AccessOut(
+            id=r.id,
+            time=r.time,
+            kind=r.kind,
+            channel=r.channel,
+            reason=r.reason,
+            client=r.client,
+            same_address_as_now=here is not None and r.address_hash == here,
+        )
+        for r in kept
+    ]
 
 
 @router.post("/totp", summary="Start enrolling an authenticator app (TOTP)")

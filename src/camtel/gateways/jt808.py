@@ -26,7 +26,7 @@ from camtel.gateways.names import label
 from camtel.gateways.registry import DeviceRef
 from camtel.gateways.sink import Sink
 from camtel.gateways.tcp import Connection
-from camtel.messages import Auth, Command, Position
+from camtel.messages import Auth, Command, Message, Position, Register
 from camtel.protocols import jt808
 from camtel.protocols.jt808_location import PROTOCOL
 
@@ -55,6 +55,17 @@ def _tz_offset(attributes: dict[str, Any], default: float) -> float:
     return default
 
 
+def _reported_model(messages: list[Message]) -> str:
+    """What a terminal says it is: registration's manufacturer and model, else the
+    firmware its authentication names (2019)."""
+    for message in messages:
+        if isinstance(message, Register):
+            return f"{message.manufacturer} {message.model}".strip()
+        if isinstance(message, Auth) and message.software_version:
+            return f"firmware {message.software_version}"
+    return ""
+
+
 class Jt808Handler:
     """The JT/T 808 half of one TCP connection."""
 
@@ -72,6 +83,7 @@ class Jt808Handler:
         self.device: DeviceRef | None = None
         self.authenticated = not secret
         self.claimed = False
+        self.noted = False  # in the access log
         self.acks = OrderedAcks(
             connection.write, connection.counters, timeout_s=sink.durable_timeout_s
         )
@@ -107,6 +119,13 @@ class Jt808Handler:
                     jt808.build_frame(jt808.MSG_REGISTER_RESPONSE, body, self.session)
                 )
             return None
+        if not self.noted:
+            self.noted = True
+            self.sink.connected(
+                self.device,
+                peer=self.connection.writer.get_extra_info("peername"),
+                model=_reported_model(decoded.messages),
+            )
         if any(isinstance(m, Auth) for m in decoded.messages):
             self.authenticated = True
         if self.authenticated and not self.claimed:

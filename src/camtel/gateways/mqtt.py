@@ -176,6 +176,8 @@ class MqttGateway:
             if device is None:
                 self.counters["unknown_devices"] += 1
                 return
+            # The device's address is the broker's to know, not camtel's.
+            self.sink.connected(device, peer=None, throttle=True)
             # Published in order, not awaited: per-device order is the bus's job, and the
             # broker has no later acknowledgement to give.
             await self.sink.publish(device, [decoded])

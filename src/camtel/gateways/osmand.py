@@ -21,6 +21,7 @@ import uvicorn
 
 from camtel.gateways.sink import Sink
 from camtel.messages import Position
+from camtel.privacy.access_log import client_summary
 from camtel.protocols import osmand
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,12 @@ class OsmandApp:
             if device is None:
                 self.counters["unknown_devices"] += 1
                 return 404, "unknown device"
+            self.sink.connected(
+                device,
+                peer=scope.get("client"),
+                model=client_summary(headers.get("user-agent")),
+                throttle=True,
+            )
             mine = [p for p in positions if p.unique_id == unique_id]
             if not await self.sink.deliver(device, mine):
                 self.counters["not_acknowledged"] += 1

@@ -23,6 +23,7 @@ from camtel.gateways.names import label
 from camtel.gateways.registry import DeviceRef, Registry
 from camtel.messages import Command, MediaChunk, Message, Position
 from camtel.pipeline.filter import dedup_key
+from camtel.privacy.access_log import DeviceAccessLog
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,21 @@ class Sink:
         self.counters: Counter[str] = Counter()
         #: Stores device photos and clips (set by the composition root); None drops them.
         self.media_handler: MediaHandler | None = None
+        #: Notes device connections (P24; set by the composition root); None notes nothing.
+        self.access_log: DeviceAccessLog | None = None
+
+    def connected(
+        self, device: DeviceRef, *, peer: object, model: str = "", throttle: bool = False
+    ) -> None:
+        """Note in the access log that a device connected; never waits, never raises."""
+        if self.access_log is not None:
+            self.access_log.connected(
+                device_id=device.id,
+                protocol=device.protocol,
+                peer=peer,
+                model=model,
+                throttle=throttle,
+            )
 
     async def publish(self, device: DeviceRef, messages: Iterable[Message]) -> list[Envelope]:
         """Queue positions (and a "heard from" when there are none); do not wait for them.

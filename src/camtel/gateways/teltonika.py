@@ -66,6 +66,7 @@ class TeltonikaHandler:
                 await self.connection.send(teltonika.REFUSE)
                 self.connection.close()
                 return None
+            self.sink.connected(self.device, peer=self.connection.writer.get_extra_info("peername"))
             self.sink.sessions.claim(self.device.id, self.connection)
         if decoded.messages and not await self.sink.deliver(self.device, decoded.messages):
             self.counters["not_acknowledged"] += 1

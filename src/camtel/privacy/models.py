@@ -1,5 +1,6 @@
 """Tables of the privacy layer: consent ledger, guardian invitations, policy versions,
-disclosure and breach registers, diagnostics, cookie-less usage statistics, DPO contact."""
+disclosure and breach registers, diagnostics, cookie-less usage statistics, DPO contact,
+the access log."""
 
 from __future__ import annotations
 
@@ -206,3 +207,36 @@ class ContactMessage(IdMixin, CreatedMixin, Base):
     forwarded: Mapped[bool] = mapped_column(default=False)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
+
+class AccessLogEntry(IdMixin, Base):
+    """A person signing in, or failing to (P24): client address only as a keyed hash."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_user_time", "user_id", "time"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    time: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sign_in | sign_in_failed
+    channel: Mapped[str] = mapped_column(String(8))  # api | web
+    #: Why a sign-in failed: password | otp_required | otp_invalid | email_unverified.
+    reason: Mapped[str] = mapped_column(String(24), default="")
+    #: HMAC-SHA256 of the client address with the data-dir key; never the address itself.
+    address_hash: Mapped[str | None] = mapped_column(String(64))
+    #: A short summary of the User-Agent ("Firefox on Android", "camtel-app 2.3"), never all of it.
+    client: Mapped[str] = mapped_column(String(64), default="")
+
+
+class DeviceAccessEntry(IdMixin, Base):
+    """A device connecting to a gateway (P24): peer address only as a keyed hash."""
+
+    __tablename__ = "device_access_log"
+    __table_args__ = (Index("ix_device_access_log_device_time", "device_id", "time"),)
+
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    time: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # device_connect
+    protocol: Mapped[str] = mapped_column(String(32))
+    #: HMAC-SHA256 of the peer address; None when camtel cannot see it (MQTT: the broker's).
+    address_hash: Mapped[str | None] = mapped_column(String(64))
+    #: What the device says it is (JT/T 808 registration: manufacturer and model).
+    model: Mapped[str] = mapped_column(String(64), default="")

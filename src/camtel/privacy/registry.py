@@ -120,6 +120,30 @@ REGISTRY: dict[str, PersonalData] = {
             sweep=(Retention("expires_at"),),
         ),
         PersonalData(
+            "access_log",
+            (Category.ACCESS_LOG,),
+            "access_log.user_id",
+            "30 days",
+            True,
+            Erasure.DELETE,
+            "showing a person their sign-ins and failed attempts, to spot someone else's (P24); "
+            "client address only as a keyed hash, client only as a short summary",
+            link=Link("user", "user_id"),
+            sweep=(Retention("time", 30),),
+        ),
+        PersonalData(
+            "device_access_log",
+            (Category.ACCESS_LOG,),
+            "device_access_log.device_id -> devices",
+            "30 days",
+            True,
+            Erasure.CASCADE,
+            "knowing when and from where a device connected, and what it says it is (P24); "
+            "peer address only as a keyed hash",
+            link=Link("device", "device_id"),
+            sweep=(Retention("time", 30),),
+        ),
+        PersonalData(
             "email_tokens",
             (Category.CREDENTIAL,),
             "email_tokens.user_id",
