@@ -455,3 +455,64 @@ async def test_sweep_and_erasure_hook(media):
     assert counts == {"media": 1}
     stored = [p for p in (media.services.settings.data_dir / "media").rglob("*") if p.is_file()]
     assert stored == []
+
+
+async def test_media_retention_follows_organisation_days_and_legal_holds(media):
+    """P14: an organisation's own days for normal and event recordings apply; a legal hold
+    on a device keeps its recordings until released."""
+    from datetime import timedelta
+
+    from camtel.media import cleanup
+
+    http, services = media.http, media.services
+    headers, _ = await sign_up(http, services, "keep-days@example.com")
+    org = (await http.get("/api/v1/organizations", headers=headers)).json()[0]["id"]
+    devices = []
+    for n in range(2):
+        made = await http.post(
+            "/api/v1/devices",
+            headers=headers,
+            json={"name": f"Cam {n}", "unique_id": f"88120{n}", "protocol": "osmand"},
+        )
+        devices.append(made.json()["id"])
+    held_clip = (await upload(http, headers, os.urandom(500), "a.bin", device_id=devices[0])).json()
+    normal = (await upload(http, headers, os.urandom(500), "b.bin", device_id=devices[1])).json()
+    event = (await upload(http, headers, os.urandom(500), "c.bin", device_id=devices[1])).json()
+    await http.patch(f"/api/v1/media/{event['id']}", headers=headers, json={"category": "event"})
+    for target, days in (("media.normal", 7), ("media.event", 10)):
+        put = await http.put(
+            f"/api/v1/organizations/{org}/retention",
+            headers=headers,
+            json={"table": target, "days": days},
+        )
+        assert put.status_code == 200, put.text
+    refused = await http.put(
+        f"/api/v1/organizations/{org}/retention",
+        headers=headers,
+        json={"table": "consent_records", "days": 7},
+    )
+    assert refused.status_code == 422 and "media.normal" in refused.text
+    hold = await http.post(
+        f"/api/v1/organizations/{org}/legal-holds",
+        headers=headers,
+        json={"device_id": devices[0], "reason": "accident claim"},
+    )
+    assert hold.status_code == 201, hold.text
+
+    async def left() -> set[str]:
+        listed = await http.get("/api/v1/media", headers=headers)
+        return {m["id"] for m in listed.json()}
+
+    now = services.clock()
+    assert await cleanup.sweep(services.database, media.lib, now=now + timedelta(days=6)) == 0
+    assert await left() == {held_clip["id"], normal["id"], event["id"]}
+    assert await cleanup.sweep(services.database, media.lib, now=now + timedelta(days=8)) == 1
+    assert await left() == {held_clip["id"], event["id"]}, "7 days for normal clips, not 30"
+    assert await cleanup.sweep(services.database, media.lib, now=now + timedelta(days=11)) == 1
+    assert await left() == {held_clip["id"]}, "the held device's clip outlives its days"
+    released = await http.delete(
+        f"/api/v1/organizations/{org}/legal-holds/{hold.json()['id']}", headers=headers
+    )
+    assert released.status_code == 204
+    assert await cleanup.sweep(services.database, media.lib, now=now + timedelta(days=11)) == 1
+    assert await left() == set()

@@ -262,3 +262,16 @@ async def test_reads_of_a_drivers_data_are_audited_and_exported(client, services
         io.BytesIO((await client.get("/api/v1/me/export", headers=boss)).content)
     )
     assert json.loads(boss_export.read("data/access_audit.json")) == []
+
+
+def test_a_person_in_several_organisations_gets_the_shortest_days():
+    from camtel.privacy.retention import days_by_subject, overridable
+
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    ana, ben = uuid.uuid4(), uuid.uuid4()
+    members = {a: {ana, ben}, b: {ana}, c: set()}
+    assert days_by_subject(members, {a: 60, b: 7, c: 1}) == {ana: 7, ben: 60}
+    assert days_by_subject(members, {}) == {}
+    choices = overridable()
+    assert {"positions", "events", "outbox_mail", "access_log", "media.normal"} <= set(choices)
+    assert not {"consent_records", "auth_sessions", "webhook_deliveries"} & set(choices)

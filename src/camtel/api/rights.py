@@ -19,9 +19,8 @@ from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.schemas import Out, Strict
 from camtel.devices import service as device_service
 from camtel.errors import Forbidden, Invalid, NotFound
-from camtel.privacy import erasure, export_jobs
+from camtel.privacy import erasure, export_jobs, retention
 from camtel.privacy.export import write_export
-from camtel.privacy.registry import RETENTION
 from camtel.privacy.rights_models import LegalHold, PrivacyRequest, RetentionOverride
 
 router = APIRouter(tags=["privacy"])
@@ -236,8 +235,8 @@ async def set_retention(
     organization_id: uuid.UUID, body: RetentionIn, caller: CallerDep, db: Db, services: Svc
 ) -> dict[str, Any]:
     _manager(caller, organization_id)
-    if body.table not in RETENTION or RETENTION[body.table][0].days is None:
-        choices = sorted(t for t, r in RETENTION.items() if r[0].days is not None)
+    choices = retention.overridable()
+    if body.table not in choices:
         raise Invalid(f"retention can be set for: {', '.join(choices)}", field="table")
     row = await db.scalar(
         select(RetentionOverride).where(

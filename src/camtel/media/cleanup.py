@@ -12,36 +12,73 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db.engine import Database
 from camtel.media import derivatives, device_media, service, uploads
 from camtel.media.models import Media
 from camtel.media.service import MediaLibrary
+from camtel.privacy import retention
+from camtel.privacy.retention import MEDIA_TARGETS
 
 log = logging.getLogger(__name__)
 
-#: How long a recording is kept, by category (an organisation's override may come later).
+#: How long a recording is kept, by category, unless its organisation set its own days
+#: (`camtel.privacy.retention.MEDIA_TARGETS`) or a legal hold covers its device or owner.
 KEEP_DAYS = {"normal": 30, "event": 365, "locked": 365}
 
 
-def expires_at(category: str, created_at: datetime) -> datetime:
+def keep_days(category: str, org_days: dict[str, int] | None = None) -> int:
+    """Days a recording of this category is kept: its organisation's choice for the
+    category's target, else camtel's default. Pure."""
+    for target, categories in MEDIA_TARGETS.items():
+        if category in categories and org_days and target in org_days:
+            return org_days[target]
+    return KEEP_DAYS.get(category, KEEP_DAYS["normal"])
+
+
+def expires_at(
+    category: str, created_at: datetime, org_days: dict[str, int] | None = None
+) -> datetime:
     """When a recording of this category, made at `created_at`, is due for deletion. Pure."""
-    return created_at + timedelta(days=KEEP_DAYS.get(category, KEEP_DAYS["normal"]))
+    return created_at + timedelta(days=keep_days(category, org_days))
+
+
+def _due(now: datetime, per_target: dict[str, dict[uuid.UUID, int]]) -> ColumnElement[bool]:
+    """Recordings past their retention: per category, with each organisation's own days."""
+    clauses = []
+    for category in KEEP_DAYS:
+        target = next(t for t, cats in MEDIA_TARGETS.items() if category in cats)
+        per_org = per_target.get(target, {})
+        in_category = Media.category == category
+        for org, days in per_org.items():
+            clauses.append(
+                in_category
+                & (Media.organization_id == org)
+                & (Media.created_at <= now - timedelta(days=days))
+            )
+        default = in_category & (Media.created_at <= now - timedelta(days=keep_days(category)))
+        if per_org:
+            default = default & Media.organization_id.not_in(set(per_org))
+        clauses.append(default)
+    return or_(*clauses)
 
 
 async def sweep(database: Database, lib: MediaLibrary, *, now: datetime, batch: int = 500) -> int:
-    """Delete recordings past retention and unfinished uploads past their lifetime."""
+    """Delete recordings past retention (never under a legal hold on their device or owner)
+    and unfinished uploads past their lifetime."""
     removed = 0
     async with database.session() as db:
-        due = or_(
-            *(
-                (Media.category == category) & (Media.created_at <= now - timedelta(days=days))
-                for category, days in KEEP_DAYS.items()
+        held_devices, held_users = await retention.holds(db)
+        query = select(Media).where(_due(now, await retention.overrides(db)))
+        if held_devices:
+            query = query.where(
+                or_(Media.device_id.is_(None), Media.device_id.not_in(held_devices))
             )
-        )
-        for media in await db.scalars(select(Media).where(due).limit(batch)):
+        if held_users:
+            query = query.where(Media.owner_id.not_in(held_users))
+        for media in await db.scalars(query.limit(batch)):
             await service.delete_media(db, lib, media)
             removed += 1
         for upload in await uploads.expired_uploads(db, now=now):

@@ -9,12 +9,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from camtel.accounts.models import Membership
 from camtel.db.models import metadata
 from camtel.devices.models import Device
 from camtel.privacy.registry import RETENTION, Retention
 from camtel.privacy.rights_models import LegalHold, RetentionOverride
 
 log = logging.getLogger(__name__)
+
+#: Recordings are swept by `camtel.media.cleanup` (rows and objects together); organisations
+#: set their days under these names, each covering the recording categories listed.
+MEDIA_TARGETS: dict[str, tuple[str, ...]] = {
+    "media.normal": ("normal",),
+    "media.event": ("event", "locked"),
+}
 
 
 def cutoff(rule: Retention, now: datetime, override_days: int | None = None) -> datetime:
@@ -36,7 +44,40 @@ def expired(
     return not held and value < cutoff(rule, now, override_days)
 
 
-async def _holds(db: AsyncSession, now: datetime) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+def _person_column(name: str) -> str | None:
+    """The column that says whose a row is, for holds and overrides: a device or a user."""
+    columns = metadata.tables[name].c
+    return "device_id" if "device_id" in columns else "user_id" if "user_id" in columns else None
+
+
+def overridable() -> list[str]:
+    """What an organisation may set its own number of days for: tables with a day-based rule
+    whose rows belong to a device or a person, and the recording categories."""
+    tables = [
+        name
+        for name, rules in RETENTION.items()
+        if len(rules) == 1
+        and rules[0].days is not None
+        and not rules[0].where
+        and _person_column(name) is not None
+    ]
+    return sorted(tables) + sorted(MEDIA_TARGETS)
+
+
+def days_by_subject(
+    members: dict[uuid.UUID, set[uuid.UUID]], per_org: dict[uuid.UUID, int]
+) -> dict[uuid.UUID, int]:
+    """Each device's or person's days under their organisations' overrides. A person in
+    several organisations gets the shortest (kept no longer than any of them decided). Pure."""
+    out: dict[uuid.UUID, int] = {}
+    for org, days in per_org.items():
+        for subject in members.get(org, ()):
+            out[subject] = min(days, out.get(subject, days))
+    return out
+
+
+async def holds(db: AsyncSession) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """The devices and the people under an active legal hold."""
     rows = (
         await db.execute(
             select(LegalHold.device_id, LegalHold.user_id).where(LegalHold.released_at.is_(None))
@@ -45,10 +86,9 @@ async def _holds(db: AsyncSession, now: datetime) -> tuple[set[uuid.UUID], set[u
     return {d for d, _ in rows if d}, {u for _, u in rows if u}
 
 
-async def sweep(db: AsyncSession, *, now: datetime) -> dict[str, int]:
-    """Delete every expired row of every table with a retention rule; returns counts."""
-    held_devices, held_users = await _holds(db, now)
-    overrides: dict[str, dict[uuid.UUID, int]] = {}
+async def overrides(db: AsyncSession) -> dict[str, dict[uuid.UUID, int]]:
+    """Organisations' own retention: target (table or media category) -> org -> days."""
+    out: dict[str, dict[uuid.UUID, int]] = {}
     for org, table, days in (
         await db.execute(
             select(
@@ -58,7 +98,14 @@ async def sweep(db: AsyncSession, *, now: datetime) -> dict[str, int]:
             )
         )
     ).all():
-        overrides.setdefault(table, {})[org] = days
+        out.setdefault(table, {})[org] = days
+    return out
+
+
+async def sweep(db: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """Delete every expired row of every table with a retention rule; returns counts."""
+    held_devices, held_users = await holds(db)
+    per_target = await overrides(db)
     counts: dict[str, int] = {}
     for name, rules in RETENTION.items():
         table = metadata.tables.get(name)
@@ -66,7 +113,7 @@ async def sweep(db: AsyncSession, *, now: datetime) -> dict[str, int]:
             continue
         for rule in rules:
             counts[name] = counts.get(name, 0) + await _sweep_table(
-                db, table, rule, now, held_devices, held_users, overrides.get(name, {})
+                db, table, rule, now, held_devices, held_users, per_target.get(name, {})
             )
     log.info("retention sweep done", extra={"deleted": counts})
     return counts
@@ -81,21 +128,32 @@ async def _sweep_table(db, table, rule, now, held_devices, held_users, per_org):
     elif rule.held_by == "user_id" and held_users:
         held = table.c.user_id.in_(held_users)
     total = 0
-    special_devices: set[uuid.UUID] = set()
-    if per_org and "device_id" in table.c:
-        for org, days in per_org.items():
-            devices = set(await db.scalars(select(Device.id).where(Device.organization_id == org)))
-            special_devices |= devices
-            if not devices:
-                continue
-            conditions = [*base, table.c.device_id.in_(devices), column < cutoff(rule, now, days)]
-            if held is not None:
-                conditions.append(not_(held))
-            total += (await db.execute(delete(table).where(and_(*conditions)))).rowcount or 0
+    key = _person_column(table.name) if rule.days is not None and not rule.where else None
+    special: dict[uuid.UUID, int] = {}
+    if per_org and key is not None:
+        members = {org: await _members(db, key, org) for org in per_org}
+        special = days_by_subject(members, per_org)
+    groups: dict[int, set[uuid.UUID]] = {}
+    for subject, days in special.items():
+        groups.setdefault(days, set()).add(subject)
+    for days, subjects in groups.items():
+        conditions = [*base, table.c[key].in_(subjects), column < cutoff(rule, now, days)]
+        if held is not None:
+            conditions.append(not_(held))
+        total += (await db.execute(delete(table).where(and_(*conditions)))).rowcount or 0
     conditions = [*base, column < cutoff(rule, now)]
-    if special_devices:
-        conditions.append(not_(table.c.device_id.in_(special_devices)))
+    if special:
+        conditions.append(not_(table.c[key].in_(set(special))))
     if held is not None:
         conditions.append(not_(held))
     total += (await db.execute(delete(table).where(and_(*conditions)))).rowcount or 0
     return total
+
+
+async def _members(db: AsyncSession, key: str, org: uuid.UUID) -> set[uuid.UUID]:
+    """An organisation's devices (for device rows) or members (for a person's rows)."""
+    if key == "device_id":
+        return set(await db.scalars(select(Device.id).where(Device.organization_id == org)))
+    return set(
+        await db.scalars(select(Membership.user_id).where(Membership.organization_id == org))
+    )
