@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -36,6 +37,8 @@ DETECT_EVERY = 3  # detection runs on every third video frame...
 HOLD_BEFORE = DETECT_EVERY  # ...and each find covers the frames since the previous run
 HOLD_AFTER = 2 * DETECT_EVERY  # ...and the next two runs, should both miss it
 CRF, PRESET = "23", "veryfast"
+DETECTORS = max(1, os.cpu_count() or 1)  # detection threads for one video
+IN_FLIGHT = 2 * DETECTORS * DETECT_EVERY  # frames decoded ahead, waiting for their detection
 JPEG_QUALITY = 90
 MAX_DECODE_LOSS = 0.02  # of the frames the container announces, before the file counts as cut
 
@@ -476,6 +479,25 @@ class _Writer:
         self._container.close()
 
 
+def _settle(
+    item: tuple[_Picture, Future[list[Box]] | None],
+    hold: Hold[_Picture],
+    writer: _Writer,
+    faces: int,
+    plates: int,
+) -> tuple[int, int]:
+    """Hand the oldest frame, with its detection once finished, to the hold and the writer."""
+    picture, search = item
+    found = None
+    if search is not None:
+        found = search.result()
+        faces += sum(b.kind == "face" for b in found)
+        plates += sum(b.kind == "plate" for b in found)
+    for ready, boxes in hold.push(picture, found):
+        writer.write(ready, boxes)
+    return faces, plates
+
+
 def _redact_video(
     src: Path, dst: Path, progress: Callable[[float], None] | None
 ) -> RedactionReport:
@@ -490,6 +512,10 @@ def _redact_video(
         step = max(1, round(1 / (rate * time_base)))  # one frame, in time-base units
         hold: Hold[_Picture] = Hold(before=HOLD_BEFORE, after=HOLD_AFTER)
         faces = plates = 0
+        # Detection (OpenCV, which lets go of the GIL) runs on every core while this thread
+        # decodes and encodes; frames wait in order for their detection before the hold.
+        detectors = ThreadPoolExecutor(DETECTORS, thread_name_prefix="redact-detect")
+        in_flight: deque[tuple[_Picture, Future[list[Box]] | None]] = deque()
         writer: _Writer | None = None
         first_pts = last_pts = None
         try:
@@ -513,22 +539,24 @@ def _redact_video(
                 last_pts = pts
                 data = frame.reformat(width=in_w, height=in_h, format="yuv420p").to_ndarray()
                 data = _upright(data, in_w, in_h, rotation)
-                found = None
+                search = None
                 if index % DETECT_EVERY == 0:
-                    luma = _planes(data, width, height)[0]
-                    found = detect_gray(luma, max_width=VIDEO_DETECT_WIDTH)
-                    faces += sum(b.kind == "face" for b in found)
-                    plates += sum(b.kind == "plate" for b in found)
-                for picture, boxes in hold.push(_Picture(data, pts), found):
-                    writer.write(picture, boxes)
+                    luma = _planes(data, width, height)[0].copy()
+                    search = detectors.submit(detect_gray, luma, max_width=VIDEO_DETECT_WIDTH)
+                in_flight.append((_Picture(data, pts), search))
+                while len(in_flight) > IN_FLIGHT:
+                    faces, plates = _settle(in_flight.popleft(), hold, writer, faces, plates)
                 if progress is not None and announced and index % 10 == 0:
                     progress(min(0.99, index / announced))
             if writer is None:
                 raise RedactionError("the video has no decodable frame")
+            while in_flight:
+                faces, plates = _settle(in_flight.popleft(), hold, writer, faces, plates)
             for picture, boxes in hold.flush():
                 writer.write(picture, boxes)
             writer.finish()
         finally:
+            detectors.shutdown(cancel_futures=True)
             if writer is not None:
                 writer.close()
     if announced and writer.frames < announced * (1 - MAX_DECODE_LOSS) - 1:
