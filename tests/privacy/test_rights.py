@@ -275,3 +275,17 @@ def test_a_person_in_several_organisations_gets_the_shortest_days():
     choices = overridable()
     assert {"positions", "events", "outbox_mail", "access_log", "media.normal"} <= set(choices)
     assert not {"consent_records", "auth_sessions", "webhook_deliveries"} & set(choices)
+
+
+def test_exported_mail_keeps_no_one_time_link():
+    from camtel.privacy.export import without_one_time_links
+
+    body = (
+        "Reset token: AbC-123_x.y\nOr open: https://camtel.example/reset?token=AbC-123_x.y\n"
+        "Verify: https://camtel.example/api/v1/auth/verify?token=Zz9&next=/app"
+    )
+    cleaned = without_one_time_links(body)
+    assert "AbC-123_x.y" not in cleaned and "Zz9" not in cleaned
+    assert "/reset?token=<one-time link removed>" in cleaned and "&next=/app" in cleaned
+    assert without_one_time_links(42) == 42
+    assert without_one_time_links("no links here") == "no links here"

@@ -69,7 +69,7 @@ class AuthSession(IdMixin, CreatedMixin, Base):
 
 
 class EmailToken(IdMixin, CreatedMixin, Base):
-    """A one-time link sent by email (verification, password reset), stored as a hash."""
+    """A one-time link sent by email (verification, reset, email change), stored as a hash."""
 
     __tablename__ = "email_tokens"
     __table_args__ = (UniqueConstraint("token_hash"),)
@@ -77,7 +77,9 @@ class EmailToken(IdMixin, CreatedMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    purpose: Mapped[str] = mapped_column(String(16))  # "verify" | "reset"
+    purpose: Mapped[str] = mapped_column(String(16))  # "verify" | "reset" | "change"
     token_hash: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    #: The address a "change" link confirms; the account keeps its old one until then.
+    new_email: Mapped[str | None] = mapped_column(String(254))

@@ -1,16 +1,17 @@
-"""Registration, email verification, sign-in (token and web session), sign-out, reset."""
+"""Registration, email verification, sign-in and sign-out, password reset, email-change links."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+import uuid
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from pydantic import Field, ValidationError
 
-from camtel.accounts import service
-from camtel.accounts.tokens import close_all_sessions, close_session, open_session
+from camtel.accounts import email_change, service
+from camtel.accounts.tokens import close_all_sessions, close_session, open_session, resolve
 from camtel.api.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -62,12 +63,17 @@ class VerifyIn(Strict):
     token: str = Field(max_length=128)
 
 
+class EmailChangeConfirm(Strict):
+    token: str = Field(max_length=128)
+
+
 def _account_key(email: str) -> str:
     # Keyed by a hash: the limiter's memory never holds a readable address.
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
-def _limit(services: Services, request: Request, email: str | None = None) -> None:
+def limit_attempts(services: Services, request: Request, email: str | None = None) -> None:
+    """Count an attempt against the per-address and (given an email) per-account limits."""
     wait = services.limiters.per_address.hit(client_address(request))
     if wait is None and email is not None:
         wait = services.limiters.per_account.hit(_account_key(email))
@@ -83,7 +89,7 @@ def _limit(services: Services, request: Request, email: str | None = None) -> No
 async def register(
     body: Registration, request: Request, db: Db, services: Svc, background: BackgroundTasks
 ) -> dict[str, Any]:
-    _limit(services, request, body.email)
+    limit_attempts(services, request, body.email)
     settings, now = services.settings, services.clock()
     user = await service.create_account(
         db,
@@ -167,7 +173,7 @@ _TOKEN_BODY = {
 
 async def _sign_in(request: Request, db: Db, services: Svc, kind: str):  # type: ignore[no-untyped-def]
     creds = await _credentials(request)
-    _limit(services, request, creds.email)
+    limit_attempts(services, request, creds.email)
     now = services.clock()
     seen = access_log.seen(
         key=load_key(services.settings.data_dir),
@@ -252,7 +258,7 @@ async def logout_all(caller: CallerDep, db: Db, response: Response) -> dict[str,
 async def password_reset(
     body: ResetRequest, request: Request, db: Db, services: Svc, background: BackgroundTasks
 ) -> dict[str, str]:
-    _limit(services, request, body.email)
+    limit_attempts(services, request, body.email)
     settings = services.settings
     await service.request_password_reset(
         db,
@@ -271,7 +277,7 @@ async def password_reset(
 async def password_reset_confirm(
     body: ResetConfirm, request: Request, db: Db, services: Svc
 ) -> dict[str, bool]:
-    _limit(services, request)
+    limit_attempts(services, request)
     await service.reset_password(
         db,
         token=body.token,
@@ -280,3 +286,55 @@ async def password_reset_confirm(
         now=services.clock(),
     )
     return {"password_changed": True}
+
+
+async def _presented_session(request: Request, db: Db, now: datetime) -> uuid.UUID | None:
+    # A link opened where the person is signed in keeps that one session, as a password
+    # change keeps the current one; the link itself needs no sign-in.
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    presented = credential.strip() if scheme.lower() == "bearer" else None
+    presented = presented or request.cookies.get(SESSION_COOKIE)
+    found = await resolve(db, token=presented, now=now) if presented else None
+    return found[1].id if found else None
+
+
+async def _confirm_email_change(
+    token: str, request: Request, db: Db, services: Svc, background: BackgroundTasks
+) -> dict[str, Any]:
+    limit_attempts(services, request)
+    now = services.clock()
+    user = await email_change.confirm_change(
+        db,
+        services.mailer,
+        token=token,
+        now=now,
+        keep_session=await _presented_session(request, db, now),
+    )
+    await db.commit()  # the notice to the old address goes out after the response
+    background.add_task(services.mailer.deliver_pending)
+    return {"id": str(user.id), "email": user.email, "email_verified": True}
+
+
+@router.get("/email-change/confirm", summary="Confirm a new email address from the mailed link")
+async def email_change_link(
+    token: Annotated[str, Query(max_length=128)],
+    request: Request,
+    db: Db,
+    services: Svc,
+    background: BackgroundTasks,
+) -> dict[str, Any]:
+    return await _confirm_email_change(token, request, db, services, background)
+
+
+@router.post(
+    "/email-change/confirm",
+    summary="Confirm a new email address with the mailed token; other sessions end",
+)
+async def email_change_confirm(
+    body: EmailChangeConfirm,
+    request: Request,
+    db: Db,
+    services: Svc,
+    background: BackgroundTasks,
+) -> dict[str, Any]:
+    return await _confirm_email_change(body.token, request, db, services, background)

@@ -1,17 +1,18 @@
-"""The signed-in person: profile, password, second factor, sign-ins."""
+"""The signed-in person: profile, email address, password, second factor, sign-ins."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from pydantic import Field
 
-from camtel.accounts import service
+from camtel.accounts import email_change, service
 from camtel.accounts.contact import ContactError, normalise_phone
 from camtel.accounts.models import User
+from camtel.api.auth import limit_attempts
 from camtel.api.deps import CallerDep, Db, Svc, client_address
 from camtel.api.pagination import Cursor, Limit, page, time_cursor
 from camtel.api.schemas import Out, Strict
@@ -25,6 +26,11 @@ router = APIRouter(prefix="/me", tags=["me"])
 class ProfileChange(Strict):
     display_name: str | None = Field(None, max_length=120)
     phone: str | None = Field(None, max_length=32)
+
+
+class EmailChange(Strict):
+    new_email: str = Field(max_length=254, description="The new address; a link is mailed to it.")
+    password: str = Field(max_length=1024, description="Your current password.")
 
 
 class PasswordChange(Strict):
@@ -97,6 +103,38 @@ async def change_me(body: ProfileChange, caller: CallerDep, services: Svc) -> di
         except ContactError as exc:
             raise Invalid(str(exc), field="phone") from None
     return profile(user, services.clock().date())
+
+
+@router.post(
+    "/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Change your email address: a link mailed to the new one confirms it",
+)
+async def change_email(
+    body: EmailChange,
+    request: Request,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    background: BackgroundTasks,
+) -> dict[str, str]:
+    # The password is guessed here as at sign-in, so it shares the sign-in limits.
+    limit_attempts(services, request, caller.user.email)
+    settings = services.settings
+    await email_change.request_change(
+        db,
+        services.mailer,
+        user=caller.user,
+        new_email=body.new_email,
+        password=body.password,
+        base_url=settings.base_url,
+        ttl=timedelta(hours=settings.email_token_ttl_hours),
+        now=services.clock(),
+    )
+    await db.commit()  # the mail is sent after the response; its row must exist by then
+    background.add_task(services.mailer.deliver_pending)
+    # The same answer whether or not another account uses the address (no enumeration).
+    return {"status": "if the address can be used, a confirmation link is on its way to it"}
 
 
 @router.post(

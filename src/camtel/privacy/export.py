@@ -4,6 +4,7 @@ as JSON, their tracks as GPX, and a README explaining each file, in one ZIP."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -50,7 +51,22 @@ async def rows_of(db: AsyncSession, scope: Scope, name: str) -> list[dict[str, A
         return []
     columns = _exportable_columns(table)
     query = select(*columns).where(table.c[link.column].in_(ids))
-    return [dict(row._mapping) for row in (await db.execute(query)).all()]
+    return [
+        {key: without_one_time_links(value) for key, value in row._mapping.items()}
+        for row in (await db.execute(query)).all()
+    ]
+
+
+_ONE_TIME = re.compile(r"(?i)(token[=:]\s*)[A-Za-z0-9_.~-]+")
+
+
+def without_one_time_links(value: Any) -> Any:
+    """A text with the tokens of one-time links (verification, reset, address change) in
+    unsent mail replaced: an export in the wrong hands must not confirm or reset anything.
+    Other values pass unchanged. Pure."""
+    if isinstance(value, str) and "token" in value.lower():
+        return _ONE_TIME.sub(r"\1<one-time link removed>", value)
+    return value
 
 
 def gpx(points: list[dict[str, Any]], name: str) -> str:

@@ -145,12 +145,13 @@ REGISTRY: dict[str, PersonalData] = {
         ),
         PersonalData(
             "email_tokens",
-            (Category.CREDENTIAL,),
+            (Category.CREDENTIAL, Category.CONTACT),
             "email_tokens.user_id",
-            "until used or expired (verification 48 hours, reset 2 hours)",
+            "until used or expired (verification and email change 48 hours, reset 2 hours)",
             False,
             Erasure.DELETE,
-            "email verification and password reset",
+            "email verification, password reset and email change (the pending new address "
+            "waits in new_email until its link is opened)",
             link=Link("user", "user_id"),
             sweep=(Retention("expires_at"),),
         ),
