@@ -37,7 +37,10 @@ async def get_db(services: Svc) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-Db = Annotated[AsyncSession, Depends(get_db)]
+#: `scope="function"`: the commit happens before the answer is sent, so a client that got
+#: 201 or 200 and asks again at once sees what it just wrote (with the default scope the
+#: commit would run after the response, racing the client's next request).
+Db = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
 async def get_caller(
