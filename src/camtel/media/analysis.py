@@ -372,7 +372,9 @@ class Analyzer:
         work = self.work_dir / f"{media_id}-{secrets.token_hex(4)}"
         try:
             await self._stage(media_id, "probe", 0.1)
-            await self._decrypt_to(work, data_key, key, media_id, size)
+            await service.decrypt_to_file(
+                self.lib, work, data_key=data_key, key=key, object_id=media_id.bytes, size=size
+            )
             report = await self._call(probe_file, str(work), claimed)
             if report.failure is None:
                 await self._stage(media_id, "track", 0.5)
@@ -393,22 +395,6 @@ class Analyzer:
         finally:
             await asyncio.to_thread(work.unlink, missing_ok=True)
         await self._save(media_id, report, data_key)
-
-    async def _decrypt_to(
-        self, path: Path, data_key: bytes, key: str, media_id: uuid.UUID, size: int
-    ) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            async for chunk in service.read_object(
-                self.lib,
-                data_key=data_key,
-                key=key,
-                object_id=media_id.bytes,
-                start=0,
-                end=size,
-                total=size,
-            ):
-                await asyncio.to_thread(file.write, chunk)
 
     async def _save(self, media_id: uuid.UUID, report: Report, data_key: bytes) -> None:
         stored_events: list[Event] = []

@@ -184,7 +184,9 @@ class Redactor:
         dst = self.work_dir / f"{stem}.redacted{SUFFIXES[kind]}"
         stored: str | None = None
         try:
-            await self._decrypt_to(src, data_key, original, media_id, size)
+            await service.decrypt_to_file(
+                self.lib, src, data_key=data_key, key=original, object_id=media_id.bytes, size=size
+            )
             self.progress[media_id] = 0.0
             report = await asyncio.to_thread(
                 _redact, src, dst, kind, lambda done: self.progress.__setitem__(media_id, done)
@@ -208,22 +210,6 @@ class Redactor:
             for path in (src, dst):
                 await asyncio.to_thread(path.unlink, missing_ok=True)
         await self._finish(media_id, owner, stored, info)
-
-    async def _decrypt_to(
-        self, path: Path, data_key: bytes, key: str, media_id: uuid.UUID, size: int
-    ) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            async for chunk in service.read_object(
-                self.lib,
-                data_key=data_key,
-                key=key,
-                object_id=media_id.bytes,
-                start=0,
-                end=size,
-                total=size,
-            ):
-                await asyncio.to_thread(file.write, chunk)
 
     async def _finish(
         self, media_id: uuid.UUID, owner: uuid.UUID, stored: str | None, info: dict[str, Any]

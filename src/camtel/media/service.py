@@ -6,14 +6,17 @@ answers NotFound, exactly like an id that never existed.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import os
 import re
 import unicodedata
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, delete, func, or_, select
@@ -300,6 +303,19 @@ async def read_object(
         first, stored, start - first * opener.segment, end - start
     ):
         yield chunk
+
+
+async def decrypt_to_file(
+    lib: MediaLibrary, path: Path, *, data_key: bytes, key: str, object_id: bytes, size: int
+) -> None:
+    """Write an object's plaintext to a new file readable by this user only (0600), for work
+    that needs a file (analysis, redaction); the caller deletes it when done."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        async for chunk in read_object(
+            lib, data_key=data_key, key=key, object_id=object_id, start=0, end=size, total=size
+        ):
+            await asyncio.to_thread(file.write, chunk)
 
 
 async def ensure_key(db: AsyncSession, lib: MediaLibrary, owner_id: uuid.UUID) -> bytes:

@@ -13,8 +13,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
-import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from camtel import keyfiles
 from camtel.accounts.models import User
 from camtel.accounts.service import is_minor
 from camtel.errors import Invalid
@@ -54,24 +53,7 @@ def load_key(data_dir: Path) -> bytes:
 
     A key of its own, so that rotating another key never breaks links in mail already sent.
     """
-    path = Path(data_dir) / KEY_PATH
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Written aside, then linked into place: of two processes racing, one key wins for both.
-        spare = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(secrets.token_bytes(32))
-        try:
-            os.link(spare, path)
-        except FileExistsError:
-            pass
-        finally:
-            spare.unlink()
-    key = path.read_bytes()
-    if len(key) < 32:
-        raise RuntimeError(f"{path} is damaged (shorter than 32 bytes)")
-    return key
+    return keyfiles.load_or_create(Path(data_dir) / KEY_PATH)
 
 
 def _mac(key: bytes, payload: str) -> str:

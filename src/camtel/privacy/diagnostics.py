@@ -7,9 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from camtel import keyfiles
 from camtel.errors import Invalid
 from camtel.privacy.models import DiagnosticsReport
 
@@ -35,25 +34,7 @@ _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 
 def load_key(data_dir: Path) -> bytes:
     """The diagnostics HMAC key, made on first use (random, 256 bits, file mode 0600)."""
-    path = Path(data_dir) / KEY_PATH
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Written aside, then linked into place: a concurrent reader never sees half a key,
-        # and of two processes racing, one key wins for both.
-        spare = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(secrets.token_bytes(32))
-        try:
-            os.link(spare, path)
-        except FileExistsError:
-            pass
-        finally:
-            spare.unlink()
-    key = path.read_bytes()
-    if len(key) < 32:
-        raise RuntimeError(f"{path} is damaged (shorter than 32 bytes)")
-    return key
+    return keyfiles.load_or_create(Path(data_dir) / KEY_PATH)
 
 
 def normalise_mac(mac: str) -> str:
