@@ -36,7 +36,7 @@ REFRESH_S = 5
 class ShareIn(Strict):
     expires_in_s: int | None = Field(
         None,
-        description="Lifetime of the link in seconds: 60 up to 30 days "
+        description="Lifetime of the link in seconds: 1 up to 30 days "
         "(`CAMTEL_SHARE_MAX_EXPIRY_S`); 7 days when left out.",
     )
     redact: bool = Field(

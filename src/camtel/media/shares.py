@@ -32,7 +32,7 @@ from camtel.media.models import Media, MediaShare
 log = logging.getLogger(__name__)
 
 TOKEN_BYTES = 32
-MIN_EXPIRY_S = 60
+MIN_EXPIRY_S = 1
 #: With a view limit, the bytes stream only this long after a counted opening of the page
 #: (a viewer seeking through a video), never to someone who skips the page.
 STREAM_GRACE = timedelta(hours=4)
