@@ -266,8 +266,8 @@ async def shared_page(token: str, request: Request, db: Db, services: Svc, lib: 
         facts.insert(1, ("Length", f"{media.duration_s:.0f} s"))
     listed = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
     note = (
-        '<p class="note">Faces and number plates were blurred, and sound, location and other '
-        "metadata removed, before this was shared.</p>"
+        '<p class="note">Faces and number plates were blurred automatically, and sound, location '
+        "and other metadata removed, before this was shared.</p>"
         if share.redact
         else ""
     )
