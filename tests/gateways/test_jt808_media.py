@@ -107,8 +107,15 @@ async def test_photo_lands_in_the_library_acknowledged_after_commit(world, servi
         await send_in_two(terminal, body)
         message_id, ack = await terminal.reply()
         assert message_id == 0x8001 and struct.unpack(">HHB", ack)[1:] == (0x0801, 0)
+        # The handler stores and commits, then is held: the row becomes visible to another
+        # session while no 0x8800 goes out (the store may wait for SQLite's write lock).
+        for _ in range(200):
+            found = await rows(services)
+            if found:
+                break
+            await asyncio.sleep(0.05)
+        [row] = found  # committed: visible to another session
         await no_reply(terminal)
-        [row] = await rows(services)  # committed: visible to another session
         assert row.size == len(photo) and str(row.device_id) == device_id
         gate.set()
         replies = [await terminal.reply() for _ in range(2)]
