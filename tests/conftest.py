@@ -16,18 +16,15 @@ from camtel.config import Settings
 from camtel.db import migrate
 from camtel.db.models import metadata
 from camtel.services import Services
-from support import find_shared, missing
+from support import DATA, missing
 
 PG_ADMIN_URL = os.environ.get("CAMTEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The project's shared folder of captured device messages and recordings."""
-    found = find_shared()
-    if found is None:
-        missing("shared vectors not found (set CAMTEL_SHARED_DIR)")
-    return found
+def data_dir() -> Path:
+    """The repository's folder of captured device messages and recordings (tests/data)."""
+    return DATA
 
 
 def _pg_admin():  # type: ignore[no-untyped-def]

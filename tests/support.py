@@ -1,4 +1,4 @@
-"""Helpers shared by tests: the services-required switch and the shared vectors."""
+"""Helpers shared by tests: the services-required switch and the recorded test data."""
 
 from __future__ import annotations
 
@@ -17,16 +17,9 @@ def missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-def find_shared() -> Path | None:
-    """The shared folder (vectors, fixtures): CAMTEL_SHARED_DIR, or a `shared/` beside a parent."""
-    env = os.environ.get("CAMTEL_SHARED_DIR")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared"
-        if (candidate / "vectors").is_dir():
-            return candidate
-    return None
+# Captured device messages and real recordings, copied into the repository with their origin
+# and licence (tests/data/ORIGIN.md), so that a clone alone passes `make test`.
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def load_vectors(shared: Path, name: str) -> list[tuple[str, str, dict[str, str]]]:

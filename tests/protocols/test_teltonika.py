@@ -13,14 +13,13 @@ from camtel.messages import Command, CommandReply, Heartbeat, Position
 from camtel.protocols import teltonika
 from camtel.protocols.base import position_problem
 from camtel.protocols.teltonika import FrameSplitter, Session, crc16, decode, decode_udp
-from support import find_shared, load_vectors
+from support import DATA, load_vectors
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 IMEI = "123456789012345"
 HANDSHAKE = bytes.fromhex("000F313233343536373839303132333435")
 
-_SHARED = find_shared()
-_ROWS = load_vectors(_SHARED, "teltonika.tsv") if _SHARED else []
+_ROWS = load_vectors(DATA, "teltonika.tsv")
 _ROW = {number: bytes.fromhex(row[0]) for number, row in enumerate(_ROWS, 1)}
 
 # Rows (1-based) a strict decoder refuses, and why. The README counts nine TCP frames that fail
@@ -57,8 +56,8 @@ def _positions(decoded) -> list[Position]:
 
 
 @pytest.mark.parametrize("number", range(1, 53))
-def test_every_captured_row_decodes_or_is_refused_by_name(shared_dir: Path, number: int) -> None:
-    rows = load_vectors(shared_dir, "teltonika.tsv")
+def test_every_captured_row_decodes_or_is_refused_by_name(data_dir: Path, number: int) -> None:
+    rows = load_vectors(data_dir, "teltonika.tsv")
     assert len(rows) == 52
     message, check, context = rows[number - 1]
     frame = bytes.fromhex(message)
@@ -93,7 +92,6 @@ def test_the_refused_rows_are_the_nine_the_readme_counts_plus_one_camera_frame()
     assert len([n for n, reason in REFUSED.items() if reason != "unsupported_message"]) == 9
 
 
-@pytest.mark.skipif(_SHARED is None, reason="shared vectors not found")
 def test_crc_catches_the_altered_copy_of_a_good_record() -> None:
     good, altered = _ROW[26], _ROW[23]
     assert len(good) == len(altered) and good != altered
@@ -105,7 +103,6 @@ def test_crc_catches_the_altered_copy_of_a_good_record() -> None:
 # Values checked by hand against the bytes
 
 
-@pytest.mark.skipif(_SHARED is None, reason="shared vectors not found")
 class TestValues:
     def test_codec_8_record(self) -> None:
         # 0000016818d50058 ms, lon 09c28d9f, lat 1cb3757a, alt 00be, angle 00c6, 0f sats, 0053 km/h
@@ -298,10 +295,10 @@ def test_unknown_codec_is_named() -> None:
 # Frame splitter
 
 
-def test_frame_splitter_vectors(shared_dir: Path) -> None:
+def test_frame_splitter_vectors(data_dir: Path) -> None:
     rows = [
         (bytes.fromhex(message), context["role"])
-        for message, _check, context in load_vectors(shared_dir, "frames_and_encoders.tsv")
+        for message, _check, context in load_vectors(data_dir, "frames_and_encoders.tsv")
         if context.get("suite") == "teltonika-frame-decoder"
     ]
     # Traccar's pairs: the expected first frame, then the input it comes from.
@@ -314,7 +311,6 @@ def test_frame_splitter_vectors(shared_dir: Path) -> None:
         assert b"".join(frames) == given_bytes
 
 
-@pytest.mark.skipif(_SHARED is None, reason="shared vectors not found")
 def test_frame_splitter_cuts_a_stream_fed_one_byte_at_a_time() -> None:
     records = [_ROW[n] for n in (19, 2, 17, 47)]
     stream = HANDSHAKE + b"\xff" + b"".join(records)
@@ -355,10 +351,10 @@ def test_frame_splitter_holds_no_more_than_its_bound() -> None:
 # Command encoder
 
 
-def test_command_encoder_vectors(shared_dir: Path) -> None:
+def test_command_encoder_vectors(data_dir: Path) -> None:
     expected = [
         bytes.fromhex(message)
-        for message, _check, context in load_vectors(shared_dir, "frames_and_encoders.tsv")
+        for message, _check, context in load_vectors(data_dir, "frames_and_encoders.tsv")
         if context.get("suite") == "teltonika-command-encoder"
     ]
     # Traccar's test sends "setdigout 11" as text and "03030000000185e8" as raw bytes.
