@@ -100,7 +100,7 @@ def build_api(services: Services) -> FastAPI:
     app.add_middleware(
         problems.BodyLimit,
         limit=services.settings.max_request_bytes,
-        exempt=(f"{API_PREFIX}/media",),
+        streamed=[(method, API_PREFIX + path) for method, path in media.STREAMED_UPLOADS],
     )
     api = APIRouter(prefix=API_PREFIX)
     for module in (

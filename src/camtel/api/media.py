@@ -28,6 +28,9 @@ from camtel.privacy.minors import Kind, collection_allowed
 router = APIRouter(tags=["media"])
 
 TUS_PATH = "/media/uploads"
+# The only routes that read bodies beyond CAMTEL_MAX_REQUEST_BYTES: they stream to the store
+# and stop at the quota and the largest file themselves (app.py exempts exactly these).
+STREAMED_UPLOADS = (("POST", "/media"), ("PATCH", TUS_PATH + "/{upload_id}"))
 TUS_HEADERS = {"Tus-Resumable": uploads.TUS_VERSION}
 CONTENT_CHUNK = 1024 * 1024
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from camtel.errors import CamtelError, RateLimited
@@ -101,13 +103,22 @@ def install(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """Refuse request bodies over `limit` bytes with 413, declared or streamed."""
+    """Refuse request bodies over `limit` bytes with 413, declared or streamed (chunked).
 
-    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ()) -> None:
-        self.app, self.limit, self.exempt = app, limit, exempt
+    `streamed` lists the only routes that may take larger bodies, as (method, path pattern)
+    pairs such as ("PATCH", "/api/v1/media/uploads/{upload_id}"): uploads that stream what they
+    read to storage and bound it themselves. Everything else, under any prefix, is limited."""
+
+    def __init__(self, app: ASGIApp, limit: int, streamed: Iterable[tuple[str, str]] = ()) -> None:
+        self.app, self.limit = app, limit
+        self.streamed = [(method.upper(), compile_path(path)[0]) for method, path in streamed]
+
+    def _streamed(self, scope: Scope) -> bool:
+        method, path = scope["method"], scope["path"]
+        return any(method == m and pattern.match(path) for m, pattern in self.streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+        if scope["type"] != "http" or self._streamed(scope):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", ())).get(b"content-length")
@@ -130,10 +141,11 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit and not started:
-                    refused = True
-                    await self._refuse(scope, receive, send)
-                    return {"type": "http.disconnect"}
+                if seen > self.limit:
+                    if not started:
+                        refused = True
+                        await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}  # the app reads no further
             return message
 
         await self.app(scope, counted, guarded_send)
