@@ -19,7 +19,7 @@ from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.schemas import Out, Strict
 from camtel.devices import service as device_service
 from camtel.errors import Forbidden, Invalid, NotFound
-from camtel.privacy import erasure, export_jobs, retention
+from camtel.privacy import erasure, export_jobs, holds, retention
 from camtel.privacy.export import write_export
 from camtel.privacy.rights_models import LegalHold, PrivacyRequest, RetentionOverride
 
@@ -166,8 +166,8 @@ async def list_requests(caller: CallerDep, db: Db) -> list[PrivacyRequest]:
 
 
 class HoldIn(Strict):
-    device_id: uuid.UUID | None = None
-    user_id: uuid.UUID | None = None
+    device_id: uuid.UUID | None = Field(None, description="One of the organisation's devices.")
+    user_id: uuid.UUID | None = Field(None, description="One of the organisation's members.")
     reason: str = Field(min_length=3, max_length=300)
 
 
@@ -195,24 +195,20 @@ def _manager(caller: CallerDep, organization_id: uuid.UUID) -> None:
     "/organizations/{organization_id}/legal-holds",
     status_code=201,
     response_model=HoldOut,
-    summary="Pause retention for a device or a person",
+    summary="Pause retention for one of the organisation's devices or members",
 )
 async def create_hold(
     organization_id: uuid.UUID, body: HoldIn, caller: CallerDep, db: Db, services: Svc
 ) -> LegalHold:
     _manager(caller, organization_id)
-    if (body.device_id is None) == (body.user_id is None):
-        raise Invalid("name exactly one of device_id or user_id")
-    hold = LegalHold(
+    return await holds.place(
+        db,
         organization_id=organization_id,
         device_id=body.device_id,
         user_id=body.user_id,
         reason=body.reason,
-        created_at=services.clock(),
+        now=services.clock(),
     )
-    db.add(hold)
-    await db.flush()
-    return hold
 
 
 @router.delete(
@@ -224,10 +220,7 @@ async def release_hold(
     organization_id: uuid.UUID, hold_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc
 ) -> None:
     _manager(caller, organization_id)
-    hold = await db.get(LegalHold, hold_id)
-    if hold is None or hold.organization_id != organization_id:
-        raise NotFound("legal hold not found")
-    hold.released_at = hold.released_at or services.clock()
+    await holds.release(db, organization_id=organization_id, hold_id=hold_id, now=services.clock())
 
 
 @router.put("/organizations/{organization_id}/retention", summary="Set a retention period")

@@ -12,20 +12,21 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db.engine import Database
 from camtel.media import derivatives, device_media, service, uploads
 from camtel.media.models import Media
 from camtel.media.service import MediaLibrary
-from camtel.privacy import retention
+from camtel.privacy import holds, retention
 from camtel.privacy.retention import MEDIA_TARGETS
 
 log = logging.getLogger(__name__)
 
 #: How long a recording is kept, by category, unless its organisation set its own days
-#: (`camtel.privacy.retention.MEDIA_TARGETS`) or a legal hold covers its device or owner.
+#: (`camtel.privacy.retention.MEDIA_TARGETS`) or a legal hold of its organisation covers its
+#: device or owner (`camtel.privacy.holds`).
 KEEP_DAYS = {"normal": 30, "event": 365, "locked": 365}
 
 
@@ -66,18 +67,12 @@ def _due(now: datetime, per_target: dict[str, dict[uuid.UUID, int]]) -> ColumnEl
 
 
 async def sweep(database: Database, lib: MediaLibrary, *, now: datetime, batch: int = 500) -> int:
-    """Delete recordings past retention (never under a legal hold on their device or owner)
-    and unfinished uploads past their lifetime."""
+    """Delete recordings past retention (never those a legal hold keeps: of its device, or
+    of its person in its organisation) and unfinished uploads past their lifetime."""
     removed = 0
     async with database.session() as db:
-        held_devices, held_users = await retention.holds(db)
-        query = select(Media).where(_due(now, await retention.overrides(db)))
-        if held_devices:
-            query = query.where(
-                or_(Media.device_id.is_(None), Media.device_id.not_in(held_devices))
-            )
-        if held_users:
-            query = query.where(Media.owner_id.not_in(held_users))
+        held = holds.media_held(Media, await holds.active(db))
+        query = select(Media).where(_due(now, await retention.overrides(db)), not_(held))
         for media in await db.scalars(query.limit(batch)):
             await service.delete_media(db, lib, media)
             removed += 1

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from camtel.accounts.models import Membership
 from camtel.db.models import metadata
 from camtel.devices.models import Device
+from camtel.privacy import holds as legal_holds
 from camtel.privacy.registry import RETENTION, Retention
-from camtel.privacy.rights_models import LegalHold, RetentionOverride
+from camtel.privacy.rights_models import RetentionOverride
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +77,6 @@ def days_by_subject(
     return out
 
 
-async def holds(db: AsyncSession) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
-    """The devices and the people under an active legal hold."""
-    rows = (
-        await db.execute(
-            select(LegalHold.device_id, LegalHold.user_id).where(LegalHold.released_at.is_(None))
-        )
-    ).all()
-    return {d for d, _ in rows if d}, {u for _, u in rows if u}
-
-
 async def overrides(db: AsyncSession) -> dict[str, dict[uuid.UUID, int]]:
     """Organisations' own retention: target (table or media category) -> org -> days."""
     out: dict[str, dict[uuid.UUID, int]] = {}
@@ -104,7 +95,7 @@ async def overrides(db: AsyncSession) -> dict[str, dict[uuid.UUID, int]]:
 
 async def sweep(db: AsyncSession, *, now: datetime) -> dict[str, int]:
     """Delete every expired row of every table with a retention rule; returns counts."""
-    held_devices, held_users = await holds(db)
+    holds = await legal_holds.active(db)
     per_target = await overrides(db)
     counts: dict[str, int] = {}
     for name, rules in RETENTION.items():
@@ -113,20 +104,17 @@ async def sweep(db: AsyncSession, *, now: datetime) -> dict[str, int]:
             continue
         for rule in rules:
             counts[name] = counts.get(name, 0) + await _sweep_table(
-                db, table, rule, now, held_devices, held_users, per_target.get(name, {})
+                db, table, rule, now, holds, per_target.get(name, {})
             )
     log.info("retention sweep done", extra={"deleted": counts})
     return counts
 
 
-async def _sweep_table(db, table, rule, now, held_devices, held_users, per_org):  # type: ignore[no-untyped-def]
+async def _sweep_table(db, table, rule, now, holds, per_org):  # type: ignore[no-untyped-def]
     column = table.c[rule.column]
     base = [table.c[key] == value for key, value in rule.where]
-    held = None
-    if rule.held_by == "device_id" and held_devices:
-        held = table.c.device_id.in_(held_devices)
-    elif rule.held_by == "user_id" and held_users:
-        held = table.c.user_id.in_(held_users)
+    # Each hold keeps only rows of its own organisation (camtel.privacy.holds).
+    held = legal_holds.held_rows(table, rule.held_by, holds)
     total = 0
     key = _person_column(table.name) if rule.days is not None and not rule.where else None
     special: dict[uuid.UUID, int] = {}
