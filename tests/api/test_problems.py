@@ -19,7 +19,7 @@ async def test_malformed_json_wrong_types_unknown_fields(client, services):
     ]
     for raw in cases:
         answer = await client.post("/api/v1/devices", headers=json_headers, content=raw)
-        assert answer.status_code in (400, 422), (raw, answer.status_code)
+        assert answer.status_code == 422, (raw, answer.status_code)
         assert answer.headers["content-type"].startswith(PROBLEM)
         body = answer.json()
         assert (
@@ -27,6 +27,35 @@ async def test_malformed_json_wrong_types_unknown_fields(client, services):
             and body["type"].startswith("https://")
             and body["title"]
         )
+    assert (await client.get("/api/v1/devices", headers=headers)).json() == []
+
+
+async def test_unparseable_json_is_422_saying_so(client, services):
+    headers, _ = await sign_up(client, services, "unparseable@example.com")
+    json_headers = headers | {"content-type": "application/json"}
+    routes = [
+        ("POST", "/api/v1/devices"),
+        ("PATCH", "/api/v1/me"),
+        ("POST", "/api/v1/webhooks"),
+        ("POST", "/api/v1/contact"),  # public
+        ("PATCH", "/api/v1/media/01900000-0000-7000-8000-000000000000"),
+    ]
+    bodies = [
+        b'{"name": "x", "unique_id": ',  # truncated
+        b"\xff\xfe not even utf-8",
+        b'{"name": "\xe9t\xe9"}',  # latin-1, not UTF-8
+        b'{"name": "x"} trailing',
+        b"[" * 100_000,  # deeper than any parser goes
+    ]
+    for method, url in routes:
+        for raw in bodies:
+            answer = await client.request(method, url, headers=json_headers, content=raw)
+            assert answer.status_code == 422, (url, raw[:20], answer.text)
+            assert answer.headers["content-type"].startswith(PROBLEM)
+            body = answer.json()
+            assert body["status"] == 422 and body["type"].endswith("/invalid")
+            assert body["detail"] == "the body is not valid JSON", body
+            assert body["errors"][0]["type"] == "json_invalid"
     assert (await client.get("/api/v1/devices", headers=headers)).json() == []
 
 

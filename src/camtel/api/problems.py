@@ -48,16 +48,11 @@ def _camtel_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status, exc.type, exc.title, exc.detail, headers=headers, **exc.extra)
 
 
-def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = [
-        {
-            "location": list(map(str, e.get("loc", ()))),
-            "message": e.get("msg", ""),
-            "type": e.get("type", ""),
-        }
-        for e in exc.errors()
-    ]
+NOT_JSON = "the body is not valid JSON"
+
+
+def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
+    """422 `invalid` for schema errors; the first message is the detail."""
     return problem(
         422,
         "invalid",
@@ -65,6 +60,30 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         errors[0]["message"] if errors else "",
         errors=errors,
     )
+
+
+def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "location": list(map(str, e.get("loc", ()))),
+            "message": NOT_JSON if e.get("type") == "json_invalid" else e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
+        for e in exc.errors()
+    ]
+    return _invalid(errors)
+
+
+def _unreadable_body(request: Request) -> JSONResponse:
+    """A body the framework could not parse at all (JSON that is not UTF-8 or nests beyond
+    the parser's depth, a broken multipart form): 422 like any other malformed body, not the
+    framework's 400."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not media_type or media_type == "application/json" or media_type.endswith("+json"):
+        return _invalid([{"location": ["body"], "message": NOT_JSON, "type": "json_invalid"}])
+    message = f"the body is not a valid {media_type} body"
+    return _invalid([{"location": ["body"], "message": message, "type": "body_invalid"}])
 
 
 _HTTP_TYPES = {
@@ -77,8 +96,10 @@ _HTTP_TYPES = {
 }
 
 
-def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # only FastAPI and Starlette raise it, for bodies they cannot parse
+        return _unreadable_body(request)
     detail = exc.detail if isinstance(exc.detail, str) else ""
     return problem(
         exc.status_code,
