@@ -13,7 +13,14 @@ from camtel.devices.models import PendingDevice
 from camtel.devices.models import Position as Row
 from camtel.ingest import NotConnected
 from camtel.messages import Command
-from ingest_helpers import Terminal, free_port, location_body, make_device, running_ingest
+from ingest_helpers import (
+    Terminal,
+    free_port,
+    location_body,
+    make_device,
+    running_ingest,
+    xor,
+)
 from support import sign_up
 
 PHONE = "013912345678"
@@ -204,3 +211,59 @@ async def test_logs_carry_neither_phone_numbers_nor_coordinates(services, caplog
     assert "dev:" in text, "devices are named by a keyed hash"
     for secret in (PHONE, "13912345678", "013900000777", "22.54", "114.05"):
         assert secret not in text, secret
+
+
+# A captured report (Traccar's JT/T 808 suite, tests/data/vectors/jt808.tsv, the one with
+# RPM 55): terminal 017721028890, 2024-01-10 09:26:05 UTC, 45 km/h, mileage item 0x01 572
+# (0.1 km), ignition on.
+CAPTURED_REPORT = (
+    "7e0200009e017721028890061b00000000004c000301d9f2d4073ca28d002b01c2000024011017260501040000"
+    "023c3001193101162504000000001404000000011504000000041604000000001702000018030000002b04000000"
+    "00e10400735443e20400001211e30a4e61747572654c696e6be635244f42442d52542c2c35352e3030302c313033"
+    "2e37382c2c302e302c342c2c2c2c302e3030302c2c31323336302e32382c2c2c0d0aa27e"
+)
+
+
+def driven_on(body: bytes, seconds: int, north_udeg: int, mileage_100m: int) -> bytes:
+    """The captured body a little later and further north, its odometer (item 0x01) moved on."""
+    (lat,) = struct.unpack_from(">I", body, 8)
+    when = datetime.strptime(body[22:28].hex(), "%y%m%d%H%M%S") + timedelta(seconds=seconds)
+    assert body[28:30] == b"\x01\x04", "item 0x01 comes first in this capture"
+    return (body[:8] + struct.pack(">I", lat + north_udeg) + body[12:22]
+            + bytes.fromhex(when.strftime("%y%m%d%H%M%S")) + body[28:30]
+            + struct.pack(">I", mileage_100m) + body[34:])
+
+
+async def test_device_odometer_is_kept_beside_the_computed_distance(client, services):
+    phone = "017721028890"
+    headers, _ = await sign_up(client, services, "odometer@example.com")
+    made = await client.post("/api/v1/devices", headers=headers, json={
+        "name": "Truck", "unique_id": phone, "protocol": "jt808"})
+    assert made.status_code == 201, made.text
+    captured = bytes.fromhex(CAPTURED_REPORT)
+    inner = captured[1:-1]
+    assert xor(inner[:-1]) == inner[-1]
+    body = inner[12:-1]
+    port = free_port()
+    async with running_ingest(services, jt808_port=port):
+        terminal = await Terminal(phone).connect(port)
+        assert terminal.writer is not None
+        terminal.writer.write(b"\x7e" + inner.replace(b"\x7d", b"\x7d\x01")
+                              .replace(b"\x7e", b"\x7d\x02") + b"\x7e")
+        assert (await terminal.reply())[0] == 0x8001
+        # A minute later ~111 m further north each time, the dashboard 0.1 km on.
+        for step in (1, 2):
+            await terminal.send(0x0200, driven_on(body, 60 * step, 1000 * step, 572 + step))
+            assert (await terminal.reply())[0] == 0x8001
+        terminal.close()
+
+    answer = await client.get(f"/api/v1/devices/{made.json()['id']}/positions", headers=headers,
+                              params={"from": "2024-01-10T00:00:00Z",
+                                      "to": "2024-01-11T00:00:00Z"})
+    assert answer.status_code == 200, answer.text
+    attributes = [p["attributes"] for p in answer.json()]
+    assert [a["odometer_m"] for a in attributes] == [57_200, 57_300, 57_400], "as the device said"
+    assert [a["distance_m"] for a in attributes] == [0.0, 111.2, 111.2]
+    assert [a["total_distance_m"] for a in attributes] == [0.0, 111.2, 222.4]
+    assert [a["motion"] for a in attributes] == [True, True, True]
+    assert all(a["ignition"] is True for a in attributes), "the rest as the device said too"

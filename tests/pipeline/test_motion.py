@@ -1,4 +1,4 @@
-"""Odometer and motion, as a pure state machine."""
+"""Computed distance and motion, as a pure state machine."""
 
 from __future__ import annotations
 
@@ -22,24 +22,25 @@ def test_distance_of_one_degree_of_latitude():
     assert motion.distance_m(at(0, 52.0), at(0, 53.0)) == pytest.approx(111_195, rel=1e-3)
 
 
-def test_odometer_adds_up_consecutive_fixes():
+def test_distance_adds_up_consecutive_fixes():
     state = motion.MotionState()
-    assert motion.advance(state, at(0, 52.0))["odometer_m"] == 0
+    assert motion.advance(state, at(0, 52.0))["total_distance_m"] == 0
     step = motion.advance(state, at(60, 52.01))
     assert step["distance_m"] == pytest.approx(1112, rel=1e-2)
     assert step["motion"] is True
-    assert motion.advance(state, at(120, 52.02))["odometer_m"] == pytest.approx(2224, rel=1e-2)
+    total = motion.advance(state, at(120, 52.02))["total_distance_m"]
+    assert total == pytest.approx(2224, rel=1e-2)
 
 
-def test_late_and_invalid_fixes_do_not_move_the_odometer():
+def test_late_and_invalid_fixes_do_not_add_distance():
     state = motion.MotionState()
     motion.advance(state, at(0, 52.0))
     motion.advance(state, at(60, 52.01))
-    before = state.odometer_m
+    before = state.total_distance_m
     late = motion.advance(state, at(30, 52.5))
-    assert "odometer_m" not in late and state.odometer_m == before
+    assert "total_distance_m" not in late and state.total_distance_m == before
     invalid = motion.advance(state, at(90, 0.0, 0.0, valid=False))
-    assert invalid["odometer_m"] == before
+    assert invalid["total_distance_m"] == round(before, 1)
     assert state.last is not None and state.last.latitude == 52.01
 
 
@@ -47,7 +48,7 @@ def test_teleport_is_not_distance():
     state = motion.MotionState()
     motion.advance(state, at(0, 52.0))
     jump = motion.advance(state, at(10, 40.0))  # 1300 km in 10 s
-    assert jump["distance_m"] == 0 and state.odometer_m == 0
+    assert jump["distance_m"] == 0 and state.total_distance_m == 0
     assert state.last is not None and state.last.latitude == 40.0, "the jump is the new reference"
 
 
@@ -55,7 +56,7 @@ def test_parked_jitter_is_not_distance_and_motion_has_hysteresis():
     state = motion.MotionState()
     motion.advance(state, at(0, 52.0, speed=0.0))
     wander = motion.advance(state, at(60, 52.0001, speed=0.0))  # 11 m
-    assert wander == {"motion": False, "distance_m": 0.0, "odometer_m": 0.0}
+    assert wander == {"motion": False, "distance_m": 0.0, "total_distance_m": 0.0}
     assert motion.advance(state, at(120, 52.0002, speed=4.0))["motion"] is False, "below start"
     assert motion.advance(state, at(180, 52.001, speed=6.0))["motion"] is True
     assert motion.advance(state, at(240, 52.002, speed=3.0))["motion"] is True, "above stop"

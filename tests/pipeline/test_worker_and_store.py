@@ -91,11 +91,11 @@ async def test_worker_keeps_each_devices_order_and_drops_duplicates(services):
     for device_id in ids:
         stored = await rows(services, device_id)
         assert len(stored) == 20
-        odometers = [r.attributes["odometer_m"] for r in stored]
-        assert odometers == sorted(odometers) and odometers[-1] > 0, "motion saw them in order"
+        totals = [r.attributes["total_distance_m"] for r in stored]
+        assert totals == sorted(totals) and totals[-1] > 0, "motion saw them in order"
 
 
-async def test_late_fix_is_stored_without_moving_the_odometer(services):
+async def test_late_fix_is_stored_without_adding_distance(services):
     device_id = await make_device(services, "osmand", "van")
     bus = MemoryBus(partitions=1)
     worker = Worker(bus, Store(services.database), clock=lambda: T0)
@@ -108,7 +108,7 @@ async def test_late_fix_is_stored_without_moving_the_odometer(services):
     await worker.stop()
     stored = await rows(services, device_id)
     assert [r.latitude for r in stored] == [52.0, 52.005, 52.01]
-    assert "odometer_m" not in stored[1].attributes
+    assert "total_distance_m" not in stored[1].attributes
     assert worker.counters["late"] == 1
 
 

@@ -101,17 +101,25 @@ def test_a_silent_parking_splits_and_a_dead_zone_does_not():
     assert trips[0].distance_m == pytest.approx(6000 + 5000 + 6000, rel=0.01)
 
 
-def test_odometer_is_preferred_when_plausible():
-    a = Fix(T0, 52.5, 13.4, 50, attributes={"odometer_m": 1000.0})
+def test_computed_distance_is_preferred_when_plausible():
+    a = Fix(T0, 52.5, 13.4, 50, attributes={"total_distance_m": 1000.0})
     b = Fix(T0 + timedelta(seconds=60), 52.5 + 600 * DEG_PER_M, 13.4, 50,
-            attributes={"odometer_m": 1900.0})  # fmt: skip
-    assert step_distance_m(a, b) == 900.0, "a winding road is longer than the straight line"
-    reset = replace(b, attributes={"odometer_m": 10.0})
-    assert step_distance_m(a, reset) == pytest.approx(600, rel=0.01)
-    wild = replace(b, attributes={"odometer_m": 900_000.0})
+            attributes={"total_distance_m": 1650.0})  # fmt: skip
+    assert step_distance_m(a, b) == 650.0
+    restarted = replace(b, attributes={"total_distance_m": 10.0})
+    assert step_distance_m(a, restarted) == pytest.approx(600, rel=0.01)
+    wild = replace(b, attributes={"total_distance_m": 900_000.0})
     assert step_distance_m(a, wild) == pytest.approx(600, rel=0.01)
     glitch = replace(b, latitude=10.0)
     assert step_distance_m(replace(a, attributes={}), replace(glitch, attributes={})) == 0.0
+
+
+def test_the_device_odometer_is_not_trip_distance():
+    """A JT/T 808 odometer ticks in 100 m: step by step it says 0 or 100, never 60."""
+    a = Fix(T0, 52.5, 13.4, 50, attributes={"odometer_m": 57_200})
+    b = Fix(T0 + timedelta(seconds=5), 52.5 + 60 * DEG_PER_M, 13.4, 50,
+            attributes={"odometer_m": 57_300})  # fmt: skip
+    assert step_distance_m(a, b) == pytest.approx(60, rel=0.01)
 
 
 def test_invalid_repeated_and_late_fixes_are_skipped():
@@ -165,6 +173,8 @@ def days(draw, jitter_m=None):  # type: ignore[no-untyped-def]
         ignition = draw(st.sampled_from([None, True, False, 1, 0]))
         if ignition is not None:
             attributes["ignition"] = ignition
+        if draw(st.booleans()):
+            attributes["total_distance_m"] = draw(st.floats(0, 1e6))
         if draw(st.booleans()):
             attributes["odometer_m"] = draw(st.floats(0, 1e6))
         speed = draw(st.one_of(st.none(), st.floats(0, 200)))

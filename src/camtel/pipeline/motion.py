@@ -1,4 +1,10 @@
-"""Odometer and motion: distance between consecutive fixes and a moving/stopped state. Pure."""
+"""Computed distance and motion of a device's fixes, one fix at a time. Pure.
+
+Metres between consecutive fixes, their running total and a moving/stopped state. These are
+camtel's own figures, under names no decoder uses (`distance_m`,
+`total_distance_m`); a device's own odometer (`odometer_m`) is another attribute, kept as it
+came, because it is what fleet managers reconcile with the dashboard.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +25,10 @@ JITTER_M = 30.0
 
 @dataclass(slots=True)
 class MotionState:
-    """One device's newest valid fix, odometer and whether it is moving."""
+    """One device's newest valid fix, distance covered since the worker met it, and motion."""
 
     last: Position | None = None
-    odometer_m: float = 0.0
+    total_distance_m: float = 0.0
     moving: bool = False
 
 
@@ -42,9 +48,9 @@ def _moving(was_moving: bool, speed_kmh: float) -> bool:
 def advance(state: MotionState, position: Position) -> dict[str, Any]:
     """Update the state with a fix; return the attributes to add to it.
 
-    Only a valid fix newer than the last one moves the odometer. A late fix (uploaded from
-    the device's store) or an invalid one gets a motion flag from its own speed and nothing
-    else, so history arriving out of order never rewinds or inflates the odometer. A jump
+    Only a valid fix newer than the last one adds distance. A late fix (uploaded from the
+    device's store) gets a motion flag from its own speed and nothing else, and an invalid one
+    the total so far, so history arriving out of order never rewinds or inflates it. A jump
     faster than any vehicle (a glitch, or a device that moved while switched off) becomes
     the new reference without adding distance.
     """
@@ -53,7 +59,8 @@ def advance(state: MotionState, position: Position) -> dict[str, Any]:
     if last is not None and position.time <= last.time:
         return {"motion": _moving(False, own_speed or 0.0)}
     if not position.valid:
-        return {"motion": _moving(state.moving, own_speed or 0.0), "odometer_m": state.odometer_m}
+        moving = _moving(state.moving, own_speed or 0.0)
+        return {"motion": moving, "total_distance_m": round(state.total_distance_m, 1)}
     step = 0.0
     implied_kmh = 0.0
     if last is not None:
@@ -66,10 +73,10 @@ def advance(state: MotionState, position: Position) -> dict[str, Any]:
     state.moving = _moving(state.moving, speed)
     if not state.moving and step < JITTER_M:
         step = 0.0
-    state.odometer_m += step
+    state.total_distance_m += step
     state.last = position
     return {
         "motion": state.moving,
         "distance_m": round(step, 1),
-        "odometer_m": round(state.odometer_m, 1),
+        "total_distance_m": round(state.total_distance_m, 1),
     }

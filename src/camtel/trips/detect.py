@@ -13,6 +13,11 @@ a trip when it is long enough in distance and time and leaves a circle around it
 two kept trips, and before the first and after the last, is a stop when it lasts at least
 the minimum parking time. Trips and stops share their boundary fixes, so a trip ends exactly
 where and when the following stop begins.
+
+Distances are camtel's own: the pipeline's `total_distance_m` between consecutive fixes, else
+the straight line. A device's `odometer_m` is not used: it ticks in 100 m (JT/T 808) or 1 km
+(the lock dialect), so step by step it is mostly 0 or a whole tick, and it can be reset on
+the dashboard; it is kept on each position for reconciling with the vehicle.
 """
 
 from __future__ import annotations
@@ -40,8 +45,8 @@ STOP_MIN_DURATION_S = 300.0
 TRIP_MIN_EXTENT_M = 100.0
 #: A step longer than this with the engine on is a silence, not proof of idling.
 IDLE_MAX_STEP_S = 900.0
-#: An odometer that disagrees with the straight line by more than this is not trusted.
-ODOMETER_TOLERANCE_M = 100.0
+#: A computed distance that disagrees with the straight line by more than this is not trusted.
+DISTANCE_TOLERANCE_M = 100.0
 
 
 class Fix(Protocol):
@@ -142,22 +147,23 @@ def _number(value: Any) -> float | None:
 
 
 def step_distance_m(a: Fix, b: Fix) -> float:
-    """Distance between consecutive fixes: the odometer's when it is plausible, else geodesic.
+    """Distance between consecutive fixes: the pipeline's when it is plausible, else geodesic.
 
-    A jump faster than any vehicle counts as nothing (a glitch). The odometer (the device's,
-    or the one the pipeline keeps) follows the road, so it is preferred; it is ignored when it
-    went backwards (a reset) or disagrees with the straight line and the elapsed time.
+    A jump faster than any vehicle counts as nothing (a glitch). The pipeline's running
+    `total_distance_m` has already left out a parked receiver's wander and such glitches, so
+    it is preferred; it is ignored when it went backwards (the worker restarted and began
+    again from 0) or disagrees with the straight line and the elapsed time.
     """
     seconds = (b.time - a.time).total_seconds()
     geo = haversine_m(a, b)
     if seconds <= 0 or geo / seconds * 3.6 > MAX_SPEED_KMH:
         geo = 0.0
-    before = _number(a.attributes.get("odometer_m"))
-    after = _number(b.attributes.get("odometer_m"))
+    before = _number(a.attributes.get("total_distance_m"))
+    after = _number(b.attributes.get("total_distance_m"))
     if before is not None and after is not None and seconds > 0:
         delta = after - before
-        fastest = MAX_SPEED_KMH / 3.6 * seconds + ODOMETER_TOLERANCE_M
-        if geo - ODOMETER_TOLERANCE_M <= delta <= fastest and delta >= 0:
+        fastest = MAX_SPEED_KMH / 3.6 * seconds + DISTANCE_TOLERANCE_M
+        if geo - DISTANCE_TOLERANCE_M <= delta <= fastest and delta >= 0:
             return delta
     return geo
 
