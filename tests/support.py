@@ -55,15 +55,19 @@ async def latest_token(services, email: str, marker: str = "token=") -> str:  # 
 
 
 async def sign_up(client, services, email: str, phone: str = "+4915123456789", **extra):  # type: ignore[no-untyped-def]
-    """Register, verify through the mailed link, sign in; returns auth headers and the user id."""
+    """Register, verify through the mailed link, sign in; returns auth headers and the user id
+    (read from GET /me: the register answer names no account, known or new)."""
     answer = await client.post(
         "/api/v1/auth/register",
         json={"email": email, "phone": phone, "password": PASSWORD, **extra},
     )
-    assert answer.status_code == 201, answer.text
+    assert answer.status_code == 202, answer.text
     token = await latest_token(services, email)
     verified = await client.get("/api/v1/auth/verify", params={"token": token})
     assert verified.status_code == 200, verified.text
     login = await client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}, answer.json()["id"]
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    me = await client.get("/api/v1/me", headers=headers)
+    assert me.status_code == 200, me.text
+    return headers, me.json()["id"]

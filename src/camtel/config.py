@@ -278,6 +278,16 @@ class Settings(BaseSettings):
         1_048_576, ge=1024, description="Largest JSON request body accepted by the API."
     )
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR.")
+    map_tile_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Map tiles for the web app (a Leaflet URL template with {z}/{x}/{y}, "
+        "optionally {s}); empty draws only the built-in Natural Earth land and borders. The "
+        "tile host is added to the pages' Content-Security-Policy.",
+    )
+    map_tile_attribution: str = Field(
+        "© OpenStreetMap contributors",
+        description="Credit shown on the map for the tiles (plain text).",
+    )
     demo_devices: int = Field(
         5, ge=0, le=10_000, description="Simulated dash cams `camtel demo` starts."
     )

@@ -17,7 +17,7 @@ async def test_newcomer_registers_verifies_and_signs_in(client, services):
         REGISTER,
         json={"email": "Ana@Example.com", "phone": "+49 151 2345 6789", "password": PASSWORD},
     )
-    assert answer.status_code == 201
+    assert answer.status_code == 202
     assert answer.json()["email"] == "ana@example.com"
 
     early = await client.post(TOKEN, json={"email": "ana@example.com", "password": PASSWORD})
@@ -50,13 +50,48 @@ async def test_oauth2_form_login(client, services):
     assert answer.json()["access_token"]
 
 
-async def test_duplicate_registration_is_a_conflict(client, services):
+async def test_registering_a_known_address_answers_as_for_a_new_one(client, services, monkeypatch):
+    """No hint whether an address has an account: the same status and body, the same
+    password hashing; the address's owner is mailed a notice instead of a new account."""
+    from camtel.accounts import passwords
+
     await sign_up(client, services, "dup@example.com")
-    again = await client.post(
-        REGISTER, json={"email": "DUP@example.com", "phone": "+33612345678", "password": PASSWORD}
+    hashed = []
+    real_hash = passwords.hash_password
+    monkeypatch.setattr(passwords, "hash_password", lambda p: hashed.append(p) or real_hash(p))
+    body = {"phone": "+33612345678", "password": "another private passphrase"}
+    known = await client.post(REGISTER, json={"email": "DUP@example.com", **body})
+    fresh = await client.post(REGISTER, json={"email": "fresh@example.com", **body})
+    assert known.status_code == fresh.status_code == 202, known.text
+    assert "id" not in known.json()
+    assert known.json() == fresh.json() | {"email": "dup@example.com"}
+    assert known.headers["content-type"] == fresh.headers["content-type"]
+    assert hashed == [body["password"]] * 2, "the password is hashed either way"
+
+    notice = await _newest_mail(services, "dup@example.com")
+    assert "tried to register" in notice.body and "/reset" in notice.body
+    assert "token=" not in notice.body, "the notice carries no link that acts on the account"
+    assert (await _newest_mail(services, "fresh@example.com")).subject.startswith("Confirm")
+    keeps = await client.post(TOKEN, json={"email": "dup@example.com", "password": PASSWORD})
+    assert keeps.status_code == 200, "the account and its password are untouched"
+    taken = await client.post(
+        TOKEN, json={"email": "dup@example.com", "password": body["password"]}
     )
-    assert again.status_code == 409
-    assert again.headers["content-type"].startswith("application/problem+json")
+    assert taken.status_code == 401, "registering again set no password"
+
+
+async def _newest_mail(services, address: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from camtel.notify.models import OutboxMail
+
+    async with services.database.session() as db:
+        return await db.scalar(
+            select(OutboxMail)
+            .where(OutboxMail.to_address == address)
+            .order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
+            .limit(1)
+        )
 
 
 async def test_bad_registrations_are_refused_with_reasons(client):
@@ -227,7 +262,7 @@ async def test_minor_is_flagged(client, services):
             "date_of_birth": born.isoformat(),
         },
     )
-    assert answer.status_code == 201
+    assert answer.status_code == 202
     assert answer.json()["is_minor"] is True
     future = await client.post(
         REGISTER,

@@ -60,7 +60,7 @@ async def test_verification_mail_is_delivered_by_smtp(services, smtp):
                     "password": "a long and private passphrase",
                 },
             )
-            assert answer.status_code == 201
+            assert answer.status_code == 202
             for _ in range(100):
                 if inbox.messages:
                     break

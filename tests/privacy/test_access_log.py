@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
+from camtel.accounts.models import User
 from camtel.app import build_api
 from camtel.db.engine import Database
 from camtel.devices.models import Position
@@ -204,11 +205,13 @@ async def test_unconfirmed_account_failing_to_sign_in_is_logged(client, services
         "/api/v1/auth/register",
         json={"email": email, "phone": "+4915123456780", "password": PASSWORD},
     )
-    assert made.status_code == 201, made.text
+    assert made.status_code == 202, made.text
     refused = await client.post("/api/v1/auth/session", json={"email": email, "password": PASSWORD})
     assert refused.status_code == 403
     await access_log.settle()
-    [row] = await _rows(services, AccessLogEntry, user_id=uuid.UUID(made.json()["id"]))
+    async with services.database.session() as db:
+        user_id = await db.scalar(select(User.id).where(User.email == email))
+    [row] = await _rows(services, AccessLogEntry, user_id=user_id)
     assert (row.kind, row.channel, row.reason) == ("sign_in_failed", "web", "email_unverified")
 
 

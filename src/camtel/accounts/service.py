@@ -104,6 +104,68 @@ async def create_account(
     return user
 
 
+async def register(
+    db: AsyncSession,
+    mailer: Mailer,
+    *,
+    email: str,
+    phone: str,
+    password: str,
+    min_length: int,
+    base_url: str,
+    ttl: timedelta,
+    now: datetime,
+    display_name: str = "",
+    date_of_birth: date | None = None,
+    organization_name: str = "",
+) -> str:
+    """Create an account and mail its verification link; for an address that already has an
+    account, mail its owner a notice instead. Returns the normalised address.
+
+    Both ways hash the password and queue one mail, and the caller answers the same, so
+    registering tells no one whether an address has an account (as sign-in and reset do).
+    """
+    try:
+        user = await create_account(
+            db,
+            email=email,
+            phone=phone,
+            password=password,
+            display_name=display_name,
+            date_of_birth=date_of_birth,
+            organization_name=organization_name,
+            min_length=min_length,
+            now=now,
+        )
+    except Conflict:
+        # Every rule was checked before the address; the work a new account costs follows.
+        passwords.hash_password(password)
+        existing = await find_by_email(db, email=email)
+        if existing is not None:
+            _queue_registration_notice(mailer, db, user=existing, base_url=base_url)
+        return normalise_email(email)
+    await send_verification(db, mailer, user=user, base_url=base_url, ttl=ttl, now=now)
+    return user.email
+
+
+def _queue_registration_notice(
+    mailer: Mailer, db: AsyncSession, *, user: User, base_url: str
+) -> None:
+    mailer.queue(
+        db,
+        to=user.email,
+        user_id=user.id,
+        subject="Someone tried to register with your camtel address",
+        body=(
+            "Someone tried to register a new camtel account with this email address, which "
+            "already has one. Nothing was changed.\n\n"
+            f"If it was you, sign in at {base_url}/login, or set a new password at "
+            f"{base_url}/reset if you forgot it.\n\n"
+            "If it was not you, you can ignore this mail.\n"
+        ),
+    )
+
+
 async def _issue_email_token(
     db: AsyncSession, *, user: User, purpose: str, ttl: timedelta, now: datetime
 ) -> str:

@@ -20,7 +20,7 @@ from camtel.api.deps import (
     Svc,
     client_address,
 )
-from camtel.api.schemas import Strict
+from camtel.api.schemas import Out, Strict
 from camtel.errors import Forbidden, Invalid, RateLimited, Unauthorized
 from camtel.privacy import access_log
 from camtel.privacy.diagnostics import load_key
@@ -81,18 +81,28 @@ def limit_attempts(services: Services, request: Request, email: str | None = Non
         raise RateLimited(wait)
 
 
+class RegistrationOut(Out):
+    status: str = Field(description="What happens next: look for the mail.")
+    email: str = Field(description="The address as camtel normalised it.")
+    is_minor: bool = Field(description="From the date of birth given: needs a guardian.")
+
+
 @router.post(
     "/register",
-    status_code=status.HTTP_201_CREATED,
-    summary="Create an account (email + phone + password)",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RegistrationOut,
+    summary="Create an account (email + phone + password); the same answer for a known address",
 )
 async def register(
     body: Registration, request: Request, db: Db, services: Svc, background: BackgroundTasks
-) -> dict[str, Any]:
+) -> RegistrationOut:
     limit_attempts(services, request, body.email)
     settings, now = services.settings, services.clock()
-    user = await service.create_account(
+    # A new address gets an account and a verification link; an address that has an
+    # account gets a notice to its owner. The answer is built from the request alone.
+    address = await service.register(
         db,
+        services.mailer,
         email=body.email,
         phone=body.phone,
         password=body.password,
@@ -100,24 +110,18 @@ async def register(
         date_of_birth=body.date_of_birth,
         organization_name=body.organization_name,
         min_length=settings.password_min_length,
-        now=now,
-    )
-    await service.send_verification(
-        db,
-        services.mailer,
-        user=user,
         base_url=settings.base_url,
         ttl=timedelta(hours=settings.email_token_ttl_hours),
         now=now,
     )
     await db.commit()  # the mail is sent after the response; its row must exist by then
     background.add_task(services.mailer.deliver_pending)
-    return {
-        "id": str(user.id),
-        "email": user.email,
-        "email_verified": False,
-        "is_minor": service.is_minor(user, now.date()),
-    }
+    born = body.date_of_birth
+    return RegistrationOut(
+        status="check your mailbox: a link to confirm the address is on its way",
+        email=address,
+        is_minor=born is not None and service.age_on(born, now.date()) < service.ADULT_AGE,
+    )
 
 
 @router.get("/verify", summary="Confirm an email address from the mailed link")

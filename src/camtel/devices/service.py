@@ -194,6 +194,25 @@ async def positions(
     return list(await db.scalars(query))
 
 
+async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[tuple[Device, Position]]:
+    """The newest position of each visible device that has one (the live map's start)."""
+    newest = (
+        select(Position.id)
+        .where(Position.device_id == Device.id)
+        .order_by(Position.time.desc(), Position.id.desc())
+        .limit(1)
+        .correlate(Device)
+        .scalar_subquery()
+    )
+    query = (
+        visible_devices(caller)
+        .add_columns(Position)
+        .join(Position, Position.id == newest)
+        .order_by(Device.id)
+    )
+    return [(device, position) for device, position in (await db.execute(query)).all()]
+
+
 # Groups
 
 

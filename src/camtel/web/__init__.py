@@ -1,1 +1,44 @@
-"""Pages and static assets: the app and the public site (to come)."""
+"""Pages and static assets: the app people sign in to (and, to come, the public site)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from camtel.web import account, fleet, pwa
+from camtel.web.assets import STATIC_DIR, STATIC_PREFIX
+from camtel.web.errors import page_for_error
+from camtel.web.pages import MaybeSignedIn, SignInRequired
+
+__all__ = ["install", "page_for_error"]
+
+#: Every page module with its router, in the order their routes are matched.
+PAGES = (account, fleet, pwa)
+
+
+class CachedStatic(StaticFiles):
+    """Static files: a URL with `?v=<content hash>` never changes, so it may be cached a year."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200 and b"v=" in scope.get("query_string", b""):
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, the static files and the sign-in redirect to the app."""
+    for module in PAGES:
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    async def start(caller: MaybeSignedIn) -> Response:
+        return RedirectResponse("/app" if caller else "/login", status_code=303)
+
+    async def sign_in_first(request, exc):  # type: ignore[no-untyped-def]
+        return page_for_error(request, 401, exc)
+
+    app.add_exception_handler(SignInRequired, sign_in_first)
+    app.mount(STATIC_PREFIX, CachedStatic(directory=STATIC_DIR), name="static")
