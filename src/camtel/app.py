@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from camtel import __version__
+from camtel import __version__, web
 from camtel.api import (
     auth,
     devices,
@@ -126,6 +126,7 @@ def build_api(services: Services) -> FastAPI:
     app.include_router(shares.pages)  # /s/{token}: public share links, outside /api/v1
     app.include_router(unsubscribe.router)  # /u/{token}: one-click unsubscribe (RFC 8058)
     app.include_router(health.router)
+    web.install(app)  # pages, static files, the service worker; "/" and "/app..." are pages
     return app
 
 
