@@ -7,7 +7,6 @@ import hmac
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from camtel.messages import (
     Auth,
@@ -20,6 +19,7 @@ from camtel.messages import (
     Register,
     Rejected,
 )
+from camtel.protocols import jt808_parameters as parameters
 from camtel.protocols.base import Decoded, position_problem
 from camtel.protocols.jt808_location import (
     BASIC_INFO_LENGTH,
@@ -78,13 +78,6 @@ _ENCRYPTION_SHIFT = 10
 _SUBPACKAGE_BIT = 1 << 13
 _VERSION_BIT = 1 << 14
 _MAX_BODY = 1023
-
-#: Parameters of 0x8103 that are WORD or BYTE; every other integer parameter is a DWORD.
-_WORD_PARAMETERS = {0x0031, 0x005B, 0x005C, 0x005D, 0x005E, 0x0081, 0x0082, 0x0101, 0x0103}
-_BYTE_PARAMETERS = {0x0084, 0x0090, 0x0091, 0x0092, 0x0094}
-#: Parameters whose value is a string (APN, server addresses, phone numbers, plate).
-_STRING_PARAMETERS = {*range(0x0010, 0x0018), 0x001A, 0x001D, *range(0x0040, 0x0045)}
-_STRING_PARAMETERS |= {0x0048, 0x0049, 0x0083}
 
 
 def escape(data: bytes) -> bytes:
@@ -590,20 +583,8 @@ def _on_terminal_response(uplink: _Uplink) -> Decoded:
 
 
 def _on_parameters_reply(uplink: _Uplink) -> Decoded:
-    body = uplink.body
-    answered, count = struct.unpack_from(">HB", body)
-    offset = 3
-    values: list[str] = []
-    for _ in range(count):
-        parameter, size = struct.unpack_from(">IB", body, offset)
-        raw = body[offset + 5 : offset + 5 + size]
-        if len(raw) < size:
-            raise BodyError("parameter runs past the body")
-        offset += 5 + size
-        numeric = size in (1, 2, 4) and parameter not in _STRING_PARAMETERS
-        value = str(int.from_bytes(raw, "big")) if numeric else _text(raw)
-        values.append(f"0x{parameter:04x}={value}")
-    text = ";".join(values)
+    answered, count = struct.unpack_from(">HB", uplink.body)
+    text = parameters.describe(parameters.decode_list(uplink.body, 3, count))
     return Decoded(messages=[CommandReply(PROTOCOL, uplink.header.unique_id, answered, "ok", text)])
 
 
@@ -640,28 +621,11 @@ _HANDLERS = {
 }
 
 
-def _parameter_value(parameter: int, value: Any) -> bytes:
-    if isinstance(value, bool) or not isinstance(value, (int, str, bytes)):
-        raise ValueError(
-            f"parameter 0x{parameter:04x}: {type(value).__name__} is not int/str/bytes"
-        )
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("gbk")
-    size = 2 if parameter in _WORD_PARAMETERS else 1 if parameter in _BYTE_PARAMETERS else 4
-    return value.to_bytes(size, "big")
-
-
 def encode_command(command: Command, session: Session) -> bytes:
     """One downlink frame for a command; raises ValueError for commands it cannot express."""
     params = command.params
     if command.kind == "set_parameters":
-        items = sorted(params["parameters"].items())
-        body = bytes([len(items)])
-        for parameter, value in items:
-            raw = _parameter_value(parameter, value)
-            body += struct.pack(">IB", parameter, len(raw)) + raw
+        body = parameters.encode_list(params["parameters"])
         return build_frame(MSG_SET_PARAMETERS, body, session)
     if command.kind == "terminal_control":
         body = bytes([params["command"]]) + str(params.get("argument", "")).encode("gbk")
