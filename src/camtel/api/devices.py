@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime, Field
 
 from camtel.api.deps import CallerDep, Db, Svc
-from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page, time_cursor
+from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, id_cursor, page, time_cursor
 from camtel.api.schemas import Out, Strict
 from camtel.devices import service
 from camtel.devices.identity import PROTOCOLS
@@ -109,16 +109,6 @@ def device_out(device: Device, now: datetime) -> DeviceOut:
     return DeviceOut.model_validate(device).model_copy(update={"status": state})
 
 
-def _uuid_cursor(cursor: str | None) -> uuid.UUID | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    try:
-        return uuid.UUID(str(values[0]))
-    except (ValueError, IndexError):
-        raise Invalid("the cursor is not valid", field="cursor") from None
-
-
 @router.post(
     "/devices",
     status_code=status.HTTP_201_CREATED,
@@ -155,7 +145,7 @@ async def list_devices(
     group_id: uuid.UUID | None = None,
 ) -> list[DeviceOut]:
     rows = await service.list_devices(
-        db, caller=caller, limit=limit, after=_uuid_cursor(cursor), group_id=group_id
+        db, caller=caller, limit=limit, after=id_cursor(cursor), group_id=group_id
     )
     now = services.clock()
     return [
@@ -306,7 +296,7 @@ async def list_pending(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> list[PendingDevice]:
-    rows = await service.list_pending(db, caller=caller, limit=limit, after=_uuid_cursor(cursor))
+    rows = await service.list_pending(db, caller=caller, limit=limit, after=id_cursor(cursor))
     return list(
         page(rows, limit=limit, request=request, response=response, key=lambda p: [str(p.id)])
     )

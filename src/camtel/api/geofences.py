@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from camtel.api.deps import CallerDep, Db, Svc
-from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
+from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, id_cursor, page
 from camtel.api.schemas import Strict
 from camtel.errors import Invalid
 from camtel.geofences import service
@@ -166,15 +166,8 @@ async def list_geofences(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> list[GeofenceOut]:
-    after = None
-    values = decode_cursor(cursor)
-    if values is not None:
-        try:
-            after = uuid.UUID(str(values[0]))
-        except (ValueError, IndexError):
-            raise Invalid("the cursor is not valid", field="cursor") from None
     rows = await service.list_fences(
-        db, caller=caller, limit=limit, after=after, organization_id=organization_id
+        db, caller=caller, limit=limit, after=id_cursor(cursor), organization_id=organization_id
     )
     kept = page(
         rows, limit=limit, request=request, response=response, key=lambda v: [str(v.fence.id)]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import Field, field_validator, model_validator
 
 from camtel.api.deps import CallerDep, Db, Svc
-from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
+from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, id_cursor, page
 from camtel.api.schemas import Out, Strict
 from camtel.errors import Invalid
 from camtel.events.models import EVENT_TYPES
@@ -148,16 +148,6 @@ def _dispatcher(services: Services) -> Dispatcher:
     return services.dispatcher
 
 
-def _before(cursor: str | None) -> uuid.UUID | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    try:
-        return uuid.UUID(str(values[0]))
-    except (ValueError, IndexError):
-        raise Invalid("the cursor is not valid", field="cursor") from None
-
-
 # Rules
 
 
@@ -215,7 +205,7 @@ async def list_inbox(
     cursor: Cursor = None,
 ) -> list[Any]:
     rows = await inbox.list_items(
-        db, user_id=caller.user.id, limit=limit, unread=unread, before=_before(cursor)
+        db, user_id=caller.user.id, limit=limit, unread=unread, before=id_cursor(cursor)
     )
     return list(
         page(rows, limit=limit, request=request, response=response, key=lambda i: [str(i.id)])

@@ -6,7 +6,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request, Response
@@ -29,16 +29,26 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
 
+def _foreign() -> Invalid:
+    return Invalid("the cursor is not valid", field="cursor")
+
+
 def decode_cursor(cursor: str | None) -> list[Any] | None:
-    """The sort key inside a cursor, or Invalid when it was not made by camtel."""
+    """The sort key inside a cursor, or Invalid when it was not made by camtel: the cursor must
+    be exactly what `encode_cursor` makes of a JSON list of strings (no stray characters,
+    padding or spacing)."""
     if cursor is None:
         return None
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
-        raise Invalid("the cursor is not valid", field="cursor") from None
-    if not isinstance(values, list):
-        raise Invalid("the cursor is not valid", field="cursor")
+    except (ValueError, RecursionError):
+        raise _foreign() from None
+    if (
+        not isinstance(values, list)
+        or not all(isinstance(value, str) for value in values)
+        or encode_cursor(values) != cursor
+    ):
+        raise _foreign()
     return values
 
 
@@ -60,12 +70,30 @@ def page(
 
 
 def time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    """The (time, id) sort key of lists ordered by time, or Invalid for a foreign cursor."""
+    """The (time, id) sort key of lists ordered by time (positions, events, media, the access
+    log), or Invalid for any other cursor: the time must carry its offset and the id be a UUID."""
     values = decode_cursor(cursor)
     if values is None:
         return None
+    if len(values) != 2:
+        raise _foreign()
     try:
-        return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
-    except (ValueError, IndexError, TypeError):
-        raise Invalid("the cursor is not valid", field="cursor") from None
+        time = datetime.fromisoformat(values[0])
+        if time.utcoffset() is None:
+            raise _foreign()
+        return time.astimezone(UTC), uuid.UUID(values[1])
+    except (ValueError, OverflowError):
+        raise _foreign() from None
 
+
+def id_cursor(cursor: str | None) -> uuid.UUID | None:
+    """The id sort key of lists ordered by id, or Invalid for any other cursor."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    if len(values) != 1:
+        raise _foreign()
+    try:
+        return uuid.UUID(values[0])
+    except ValueError:
+        raise _foreign() from None

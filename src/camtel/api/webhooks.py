@@ -10,9 +10,8 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import Field, field_validator
 
 from camtel.api.deps import CallerDep, Db, Svc
-from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page
+from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, id_cursor, page
 from camtel.api.schemas import Out, Strict
-from camtel.errors import Invalid
 from camtel.events.models import EVENT_TYPES
 from camtel.notify import webhooks
 
@@ -144,15 +143,8 @@ async def list_deliveries(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> list[Any]:
-    before = None
-    values = decode_cursor(cursor)
-    if values is not None:
-        try:
-            before = uuid.UUID(str(values[0]))
-        except (ValueError, IndexError):
-            raise Invalid("the cursor is not valid", field="cursor") from None
     rows = await webhooks.deliveries(
-        db, caller=caller, webhook_id=webhook_id, limit=limit, before=before
+        db, caller=caller, webhook_id=webhook_id, limit=limit, before=id_cursor(cursor)
     )
     return list(
         page(rows, limit=limit, request=request, response=response, key=lambda d: [str(d.id)])
