@@ -159,6 +159,20 @@ def test_demo_serves_a_working_api(tmp_path):
         assert len(tracks) == 3, "every simulated dash cam reports through the gateway"
         for points in tracks.values():
             assert len({(p["latitude"], p["longitude"]) for p in points}) >= 2, "they move"
+        # Recordings with embedded tracks are ready to play, the map and the video in sync.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            media = httpx.get(f"{base}/api/v1/media", headers=headers).json()
+            if len(media) == 3 and all(m["status"] != "processing" for m in media):
+                break
+            time.sleep(1)
+        assert sorted(m["filename"] for m in media) == [f"demo-drive-{n}.mp4" for n in (1, 2, 3)]
+        for item in media:
+            assert item["status"] == "ready", item
+            assert item["track_points"] >= 30 and item["has_event"], item
+        assert (tmp_path / "data" / "demo" / "demo-drive-1.mp4").is_file(), "made once, cached"
+        page = httpx.get(f"{base}/login")
+        assert page.status_code == 200 and "Sign in" in page.text
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -1,8 +1,10 @@
-"""Demo data for `camtel demo`: an organisation, a login and a few dash cams."""
+"""Demo data for `camtel demo`: an organisation, a login, dash cams, fences and recordings."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -16,6 +18,8 @@ from camtel.sim.fleet import Fleet, FleetConfig, phone_number
 
 DEMO_PHONE = "+49 151 23456789"
 DEMO_PREFIX = "0138"
+#: Recordings with embedded GPS tracks the demo's first dash cams have made (seconds long).
+DEMO_RECORDINGS = ((1, 45), (2, 40), (3, 35))
 
 
 async def seed(services: Services, *, email: str, password: str) -> None:
@@ -55,6 +59,8 @@ async def seed(services: Services, *, email: str, password: str) -> None:
                     protocol="jt808",
                     now=now,
                 )
+        await _alerts_to_inbox(db, caller=caller, now=now)
+        await _recordings(services, db, caller=caller, now=now)
 
 
 def drive(services: Services, *, port: int) -> asyncio.Task[object]:
@@ -89,3 +95,94 @@ async def _fence_city_centres(db, *, caller, now) -> None:  # type: ignore[no-un
                 now=now,
                 area={"type": "Point", "coordinates": [city.longitude, city.latitude]},
             )
+
+
+async def _alerts_to_inbox(db, *, caller, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """The demo login is told of fence crossings, speeding and G-sensor events in its inbox."""
+    from camtel.notify import service as notify
+    from camtel.notify.models import NotificationRule
+
+    mine = select(NotificationRule.id).where(NotificationRule.user_id == caller.user.id)
+    if await db.scalar(mine):
+        return
+    await notify.create_rule(
+        db,
+        caller=caller,
+        fields={
+            "name": "Demo alerts",
+            "channels": ["inbox"],
+            "event_types": [
+                "geofence_enter", "geofence_exit", "overspeed", "alarm", "collision",
+                "harsh_event", "harsh_braking", "harsh_acceleration",
+            ],
+        },
+        now=now,
+    )
+
+
+def demo_clip(cache: Path, number: int, seconds: int, now: datetime) -> bytes:
+    """A dash cam recording of the demo (H.264, Novatek GPS track with a hard stop), made once
+    and kept in `cache`: encoding takes a few seconds, so a restart reuses it."""
+    from camtel.sim.recording import dashcam_recording, demo_drive_points, hard_brake
+
+    path = cache / f"demo-drive-{number}.mp4"
+    if path.is_file():
+        return path.read_bytes()
+    start = (now - timedelta(hours=number)).replace(microsecond=0)
+    points = hard_brake(demo_drive_points(number, start, seconds), seconds * 2 // 3)
+    data = dashcam_recording(points)
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(data)
+    partial.replace(path)
+    return data
+
+
+async def _recordings(services: Services, db, *, caller, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Store the demo recordings for the first dash cams, once; the analyzer (running in
+    `camtel serve`) reads their tracks and G-sensor, or picks them up when it starts."""
+    from camtel.media import service as media
+    from camtel.media.models import Media
+
+    lib = media.library(services)
+    owner = caller.user.id
+    have = set(await db.scalars(select(Media.filename).where(Media.owner_id == owner)))
+    cache = services.settings.data_dir / "demo"
+    for number, seconds in DEMO_RECORDINGS:
+        filename = f"demo-drive-{number}.mp4"
+        device_id = await db.scalar(
+            select(Device.id).where(
+                Device.protocol == "jt808", Device.unique_id == phone_number(DEMO_PREFIX, number)
+            )
+        )
+        if filename in have or device_id is None:
+            continue
+        data = await asyncio.to_thread(demo_clip, cache, number, seconds, now)
+        organization_id, device_id = await media.target(db, caller=caller, device_id=device_id)
+        row = Media(
+            id=media.new_media_id(),
+            owner_id=owner,
+            organization_id=organization_id,
+            device_id=device_id,
+            filename=filename,
+            content_type="video/mp4",
+            kind="video",
+            channel="front",
+            created_at=now,
+        )
+        row.storage_key = media.object_key(owner, str(row.id))
+
+        async def chunks(payload: bytes = data):  # type: ignore[no-untyped-def]
+            yield payload
+
+        row.size, row.sha256 = await media.put_object(
+            lib,
+            data_key=await media.ensure_key(db, lib, owner),
+            key=row.storage_key,
+            object_id=row.id.bytes,
+            chunks=chunks(),
+            limit=len(data),
+        )
+        db.add(row)
+        await db.commit()  # the analyzer reads it in its own session
+        lib.submit(row.id)
