@@ -42,10 +42,15 @@ def _check_password(password: str, *, email: str, min_length: int) -> None:
 
 
 def _contact(email: str, phone: str) -> tuple[str, str]:
+    # Each problem names its field, so that a form can show it next to the right input.
     try:
-        return normalise_email(email), normalise_phone(phone)
+        email = normalise_email(email)
     except ContactError as exc:
-        raise Invalid(str(exc)) from None
+        raise Invalid(str(exc), field="email") from None
+    try:
+        return email, normalise_phone(phone)
+    except ContactError as exc:
+        raise Invalid(str(exc), field="phone") from None
 
 
 async def find_by_email(db: AsyncSession, *, email: str) -> User | None:
@@ -188,7 +193,7 @@ async def send_verification(
 ) -> None:
     """Mail a link that proves the person owns the address."""
     token = await _issue_email_token(db, user=user, purpose="verify", ttl=ttl, now=now)
-    link = f"{base_url}/api/v1/auth/verify?token={token}"
+    link = f"{base_url}/verify?token={token}"  # the page; the API route takes it as well
     mailer.queue(
         db,
         to=user.email,
@@ -321,6 +326,13 @@ def begin_totp(user: User, *, issuer: str = "camtel") -> tuple[str, str]:
     secret = pyotp.random_base32()
     user.totp_secret = secret
     return secret, pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
+
+
+def pending_totp_uri(user: User, *, issuer: str = "camtel") -> str | None:
+    """The otpauth:// URI of an enrolment begun and not yet confirmed (for its QR code)."""
+    if user.totp_enabled or not user.totp_secret:
+        return None
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=issuer)
 
 
 def confirm_totp(user: User, *, code: str, now: datetime) -> None:
