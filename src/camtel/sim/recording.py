@@ -191,15 +191,15 @@ def demo_drive_points(seed: int, start, seconds: int) -> list[RoutePoint]:  # ty
 
 
 def hard_brake(points: list[RoutePoint], at: int) -> list[RoutePoint]:
-    """The same drive with a hard stop at second `at` (a G-sensor event on the timeline)."""
+    """The same drive with a hard stop from second `at` (about 0.85 g, a G-sensor event on the
+    timeline): the vehicle sheds 30 km/h a second and then stands where it stopped."""
     from dataclasses import replace
 
     if not 0 < at < len(points):
         return points
-    changed = list(points)
-    speed = changed[at - 1].speed_kmh
-    for n in range(at, min(at + 3, len(changed))):
+    changed = list(points[:at])
+    speed, stop = points[at - 1].speed_kmh, points[at]
+    for later in points[at:]:
         speed = max(0.0, speed - 30.0)
-        changed[n] = replace(changed[n], speed_kmh=speed)
+        changed.append(replace(stop, time=later.time, speed_kmh=speed))
     return changed
-
