@@ -236,3 +236,46 @@ async def test_erasing_the_sole_member_erases_the_fleet_photos(world, services):
     await _store_one(services, uuid.UUID(device_id), jpeg())
     await _erase(services, user_id)
     assert await rows(services) == []
+
+
+async def test_photo_parts_interleaved_with_reports_and_a_heartbeat(world, services):
+    """A dash cam keeps reporting while it uploads: the parts of its photo arrive with
+    0x0200 reports and a heartbeat in between, all from one serial counter."""
+    headers, _, device_id = await fleet_device(world, "interleaved@example.com")
+    photo, fix = jpeg((160, 120)), recent()
+    body = media_body(11, photo, fix)
+    size = -(-len(body) // 4)
+    pieces = [body[i * size : (i + 1) * size] for i in range(4)]
+    port = free_port()
+    async with running_ingest(services, jt808_port=port) as ingest:
+        ingest.sink.media_handler = device_media.handler(services)
+        terminal = await Terminal(PHONE).connect(port)
+        await terminal.login()
+        assert terminal.writer is not None
+        sent: list[tuple[int, int]] = []  # (serial, message id) in the order written
+        for index, piece in enumerate(pieces, 1):
+            terminal.serial += 1
+            terminal.writer.write(part_frame(piece, PHONE, terminal.serial, 4, index))
+            sent.append((terminal.serial, 0x0801))
+            if index == 2:
+                sent.append((await terminal.send(0x0002, b""), 0x0002))
+            elif index < 4:
+                when = fix + timedelta(seconds=index)
+                report = location_body(22.54321 + index / 1000, 114.05789, bcd(when))
+                sent.append((await terminal.send(0x0200, report), 0x0200))
+        replies = [await terminal.reply() for _ in range(len(sent) + 1)]
+        terminal.close()
+        assert ingest.stats()["sink"]["media_stored"] == 1
+
+    acks = [struct.unpack(">HHB", ack) for message_id, ack in replies[:-1]]
+    assert [r[0] for r in replies] == [0x8001] * len(sent) + [0x8800]
+    assert acks == [(serial, message_id, 0) for serial, message_id in sent], "each, in order"
+    assert struct.unpack(">IB", replies[-1][1][:5]) == (11, 0)
+
+    positions = await world.http.get(f"/api/v1/devices/{device_id}/positions", headers=headers)
+    assert positions.status_code == 200, positions.text
+    assert [p["latitude"] for p in positions.json()] == [22.54421, 22.54621], "both reports"
+    [item] = (await world.http.get("/api/v1/media", headers=headers,
+                                   params={"device_id": device_id})).json()
+    content = await world.http.get(f"/api/v1/media/{item['id']}/content", headers=headers)
+    assert content.status_code == 200 and content.content == photo, "joined byte for byte"

@@ -442,7 +442,7 @@ def test_stale_subpackages_are_evicted():
 
 def test_reassembly_buffer_is_bounded():
     session = jt808.Session(max_reassembly_bytes=200)  # a message is 166 bytes, 83 a half
-    first = split_frames(0x0801, media_body(data=bytes(130)), 2, first_serial=1)
+    first = split_frames(0x0900, b"\xf0" + bytes(165), 2, first_serial=1)  # one set per id
     second = split_frames(0x0801, media_body(media_id=78, data=bytes(130)), 2, first_serial=50)
     decode(first[0], session)
     decode(second[0], session, NOW + timedelta(seconds=1))
@@ -453,7 +453,7 @@ def test_reassembly_buffer_is_bounded():
     assert session.evicted_assemblies == 1
     assert decode(first[1], session).messages == []  # its first half was evicted
     too_big = split_frames(0x0801, media_body(data=bytes(400)), 2, first_serial=90)
-    assert decode(too_big[0], session).rejected == Rejected("reassembly_overflow")
+    assert decode(too_big[0], session).rejected == Rejected("reassembly_overflow", "218 bytes")
     assert session.reassembly_bytes == 0  # the lone first[1] went to make room, then too_big
 
 

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import struct
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from camtel.messages import (
     Auth,
@@ -28,6 +28,15 @@ from camtel.protocols.jt808_location import (
     decode_batch,
     decode_location,
     decode_lock_location,
+)
+from camtel.protocols.jt808_subpackages import (
+    MAX_BYTES,
+    MAX_PARTS,
+    MAX_SETS,
+    TIMEOUT_S,
+    Joiner,
+    Limits,
+    Overflow,
 )
 
 # Uplink (terminal -> platform) message ids.
@@ -222,19 +231,6 @@ def parse_header(data: bytes) -> tuple[Header, bytes]:
 
 
 @dataclass(slots=True)
-class _Assembly:
-    """The sub-packages of one long message received so far."""
-
-    header: Header
-    started: datetime
-    parts: dict[int, bytes] = field(default_factory=dict)
-
-    @property
-    def size(self) -> int:
-        return sum(len(part) for part in self.parts.values())
-
-
-@dataclass(slots=True)
 class Session:
     """Per-connection state: who the terminal is, its header version, serials, reassembly."""
 
@@ -243,12 +239,15 @@ class Session:
     protocol_version: int = 1
     next_serial: int = 0
     tz_offset_hours: float = 8.0
-    max_reassembly_bytes: int = 2 * 1024 * 1024
-    reassembly_timeout_s: float = 120.0
+    #: Bounds of sub-package joining (`jt808_subpackages`): bytes held, parts announced by one
+    #: message, messages waiting at once, seconds without a new part.
+    max_reassembly_bytes: int = MAX_BYTES
+    max_reassembly_parts: int = MAX_PARTS
+    max_reassembly_sets: int = MAX_SETS
+    reassembly_timeout_s: float = TIMEOUT_S
     #: When set, auth codes are checked against auth_code(unique_id, auth_secret).
     auth_secret: bytes | None = None
-    evicted_assemblies: int = 0
-    _assemblies: dict[tuple[int, int, int], _Assembly] = field(default_factory=dict, repr=False)
+    _joiner: Joiner[Header] = field(default_factory=Joiner, repr=False)
 
     def take_serial(self) -> int:
         """The serial for the next downlink frame."""
@@ -259,7 +258,22 @@ class Session:
     @property
     def reassembly_bytes(self) -> int:
         """Bytes held for messages still waiting for sub-packages."""
-        return sum(assembly.size for assembly in self._assemblies.values())
+        return self._joiner.held_bytes
+
+    @property
+    def evicted_assemblies(self) -> int:
+        """Incomplete messages dropped: timed out, replaced by a new one, or to make room."""
+        return self._joiner.evicted
+
+    @property
+    def reassembly_limits(self) -> Limits:
+        """The bounds above, as sub-package joining takes them."""
+        return Limits(
+            max_bytes=self.max_reassembly_bytes,
+            max_parts=self.max_reassembly_parts,
+            max_sets=self.max_reassembly_sets,
+            timeout_s=self.reassembly_timeout_s,
+        )
 
 
 def auth_code(unique_id: str, secret: bytes = b"") -> str:
@@ -344,7 +358,7 @@ def _decode(frame: bytes, session: Session, now: datetime) -> Decoded:
     session.version = 2019 if header.version_2019 else 2013
     if header.protocol_version is not None:
         session.protocol_version = header.protocol_version
-    _evict_stale(session, now)
+    session._joiner.expire(now, session.reassembly_timeout_s)
     uplink = _Uplink(header, body, session, now)
     if header.package_total is not None:
         return _reassemble(uplink)
@@ -371,42 +385,28 @@ def _dispatch(uplink: _Uplink) -> Decoded:
         )
 
 
-def _evict_stale(session: Session, now: datetime) -> None:
-    limit = timedelta(seconds=session.reassembly_timeout_s)
-    for key, assembly in list(session._assemblies.items()):
-        if now - assembly.started > limit:
-            del session._assemblies[key]
-            session.evicted_assemblies += 1
-
-
 def _reassemble(uplink: _Uplink) -> Decoded:
     header, session = uplink.header, uplink.session
     total, index = header.package_total or 0, header.package_index or 0
     if not 1 <= index <= total:
         return Decoded(rejected=Rejected("bad_subpackage", f"{index}/{total}"))
     ack = general_response(session, header.serial, header.message_id, RESULT_OK)
-    key = (header.message_id, total, (header.serial - index + 1) & 0xFFFF)
-    assembly = session._assemblies.get(key)
-    if assembly is None:
-        assembly = session._assemblies[key] = _Assembly(header, uplink.now)
-    if index == 1:
-        assembly.header = header  # the first package's header describes the whole message
-    assembly.parts[index] = uplink.body
-    # Over the bound, make room by evicting other messages, oldest first; a message that
-    # alone exceeds the bound is dropped.
-    while session.reassembly_bytes > session.max_reassembly_bytes:
-        others = [k for k in session._assemblies if k != key]
-        victim = min(others, key=lambda k: session._assemblies[k].started) if others else key
-        del session._assemblies[victim]
-        session.evicted_assemblies += 1
-        if victim == key:
-            return Decoded(replies=[ack], rejected=Rejected("reassembly_overflow"))
-    if len(assembly.parts) < total:
+    added = session._joiner.add(
+        message_id=header.message_id,
+        total=total,
+        index=index,
+        serial=header.serial,
+        body=uplink.body,
+        header=header,
+        now=uplink.now,
+        limits=session.reassembly_limits,
+    )
+    if isinstance(added, Overflow):
+        return Decoded(replies=[ack], rejected=Rejected("reassembly_overflow", added.detail))
+    if added is None:
         return Decoded(replies=[ack])
-    del session._assemblies[key]
-    body = b"".join(assembly.parts[i] for i in range(1, total + 1))
-    whole = _Uplink(assembly.header, body, session, uplink.now, acked=True)
-    result = _dispatch(whole)
+    first, body = added  # the first package's header describes the whole message
+    result = _dispatch(_Uplink(first, body, session, uplink.now, acked=True))
     result.replies.insert(0, ack)
     return result
 
