@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime, Field
 
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, id_cursor, page, time_cursor
-from camtel.api.schemas import Out, Strict
+from camtel.api.schemas import JsonObject, Out, StoredJson, Strict
 from camtel.devices import service
 from camtel.devices.identity import PROTOCOLS
 from camtel.devices.models import Device, DeviceGroup, PendingDevice
@@ -39,14 +39,14 @@ class DeviceIn(Strict):
     )
     group_id: uuid.UUID | None = None
     driver_id: uuid.UUID | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict, max_length=64)
+    attributes: JsonObject = Field(default_factory=dict)
 
 
 class DeviceChange(Strict):
     name: str | None = Field(None, min_length=1, max_length=120)
     group_id: uuid.UUID | None = None
     driver_id: uuid.UUID | None = None
-    attributes: dict[str, Any] | None = Field(None, max_length=64)
+    attributes: JsonObject | None = None
 
 
 class DeviceOut(Out):
@@ -57,7 +57,7 @@ class DeviceOut(Out):
     organization_id: uuid.UUID
     group_id: uuid.UUID | None
     driver_id: uuid.UUID | None
-    attributes: dict[str, Any]
+    attributes: StoredJson
     status: str = Field("unknown", description="`online`, `offline` or `unknown` (never seen).")
     last_seen_at: datetime | None
     created_at: datetime
@@ -73,7 +73,7 @@ class PositionOut(Out):
     accuracy_m: float | None
     valid: bool
     source: str
-    attributes: dict[str, Any]
+    attributes: StoredJson
 
 
 class GroupIn(Strict):

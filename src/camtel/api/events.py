@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page, time_cursor
-from camtel.api.schemas import Out
+from camtel.api.schemas import Out, StoredJson
 from camtel.errors import Invalid
 from camtel.events import service
 from camtel.events.models import EVENT_TYPES
@@ -28,7 +28,7 @@ class EventOut(Out):
     urgent: bool
     latitude: float | None
     longitude: float | None
-    attributes: dict[str, Any]
+    attributes: StoredJson
 
 
 @router.get("/events", response_model=list[EventOut], summary="Events, newest first")

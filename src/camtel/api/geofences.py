@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, id_cursor, page
-from camtel.api.schemas import Strict
+from camtel.api.schemas import JsonObject, StoredJson, Strict, bounded
 from camtel.errors import Invalid
 from camtel.geofences import service
 from camtel.geofences.service import FenceView
@@ -21,6 +21,7 @@ router = APIRouter(tags=["geofences"])
 
 Area = Annotated[
     dict[str, Any],
+    bounded(max_bytes=512 * 1024),  # 10,000 positions fit
     Field(
         description=(
             "A GeoJSON geometry in WGS 84 ([longitude, latitude]): Polygon or MultiPolygon; "
@@ -33,7 +34,7 @@ Area = Annotated[
 Metres = Annotated[float, Field(gt=0, description="Metres.")]
 Limit_kmh = Annotated[float, Field(gt=0, le=1000, description="Speed limit inside, km/h.")]
 Schedule = Annotated[
-    dict[str, Any],
+    JsonObject,
     Field(
         description=(
             'When the fence is watched: {"time_zone": "Europe/Berlin", "days": ["mon", ...], '
@@ -90,13 +91,13 @@ class GeofenceOut(BaseModel):
     organization_id: uuid.UUID
     name: str
     kind: str = Field(description="`polygon`, `circle` or `corridor`.")
-    area: dict[str, Any]
+    area: StoredJson
     radius_m: float | None
     width_m: float | None
     device_ids: list[uuid.UUID]
     group_ids: list[uuid.UUID]
     speed_limit_kmh: float | None
-    schedule: dict[str, Any] | None
+    schedule: StoredJson | None
     breach_on: str | None
     created_at: datetime
     updated_at: datetime

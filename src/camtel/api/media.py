@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, Field
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page, time_cursor
 from camtel.api.problems import problem
-from camtel.api.schemas import Out, Strict
+from camtel.api.schemas import Out, StoredJson, Strict
 from camtel.errors import Forbidden, Invalid, NotFound
 from camtel.media import crypto, ranges, service, uploads
 from camtel.media.models import Media, MediaTrack
@@ -68,7 +68,7 @@ class MediaOut(Out):
     has_event: bool = False
     locked: bool = False
     has_thumbnail: bool = False
-    probe: dict[str, Any]
+    probe: StoredJson
     created_at: datetime
 
 

@@ -1,8 +1,97 @@
-"""Request and response shapes shared by the routers."""
+"""Request and response shapes shared by the routers, and the bounds on free-form JSON."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import json
+import logging
+import math
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+log = logging.getLogger(__name__)
+
+# Free-form JSON (device attributes, geofence areas and schedules): deep enough for any
+# GeoJSON geometry, small enough that storing, serialising and exporting it never recurses
+# far or grows large. A top-level object is level 1.
+MAX_JSON_DEPTH = 8
+MAX_JSON_KEYS = 64  # per object
+MAX_JSON_BYTES = 16 * 1024  # serialised compactly as UTF-8
+# What an answer still serves of a stored value (rows written before the input bounds): far
+# below the serialiser's own recursion limit, far above anything the bounds let in.
+SERVED_JSON_DEPTH = 64
+
+
+def _nodes(value: Any) -> Iterator[tuple[Any, int]]:
+    """Every value inside a parsed JSON value (object keys included) with the level it sits
+    in, a top-level object or array being level 1; iterative, so any depth is safe to walk."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        yield item, depth
+        if isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def json_problem(value: Any, *, max_depth: int, max_keys: int) -> str | None:
+    """What makes a parsed JSON value unfit to keep, or None: nesting deeper than `max_depth`,
+    an object with more than `max_keys` keys, a NUL character (PostgreSQL's JSON refuses it)
+    or a number that is not finite (JSON has none). Stops at the first problem."""
+    for item, depth in _nodes(value):
+        if isinstance(item, dict | list) and depth > max_depth:
+            return f"must not nest more than {max_depth} levels"
+        if isinstance(item, dict) and len(item) > max_keys:
+            return f"objects must have at most {max_keys} keys"
+        if isinstance(item, str) and "\x00" in item:
+            return "text must not contain NUL characters"
+        if isinstance(item, float) and not math.isfinite(item):
+            return "numbers must be finite"
+    return None
+
+
+def bounded(max_bytes: int = MAX_JSON_BYTES) -> AfterValidator:
+    """The validator of a free-form JSON field: shape first, then its serialised size."""
+
+    def check(value: Any) -> Any:
+        problem = json_problem(value, max_depth=MAX_JSON_DEPTH, max_keys=MAX_JSON_KEYS)
+        if problem is None:
+            size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+            if size > max_bytes:
+                problem = f"must be at most {max_bytes} bytes as JSON"
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+JsonObject = Annotated[
+    dict[str, Any],
+    bounded(),
+    Field(
+        description=(
+            f"Free-form JSON object: at most {MAX_JSON_DEPTH} levels deep, "
+            f"{MAX_JSON_KEYS} keys per object and {MAX_JSON_BYTES} bytes."
+        )
+    ),
+]
+
+
+def _servable(value: Any) -> Any:
+    # A value stored before the input bounds existed must not take a whole list down.
+    if isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values()):
+        return value  # flat, as nearly every stored value is: nothing to walk
+    if not any(isinstance(i, dict | list) and d > SERVED_JSON_DEPTH for i, d in _nodes(value)):
+        return value
+    log.warning("a stored JSON value nests more than %d levels; answered as {}", SERVED_JSON_DEPTH)
+    return {}
+
+
+StoredJson = Annotated[dict[str, Any], BeforeValidator(_servable)]
 
 
 class Strict(BaseModel):
