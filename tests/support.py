@@ -71,3 +71,17 @@ async def sign_up(client, services, email: str, phone: str = "+4915123456789", *
     me = await client.get("/api/v1/me", headers=headers)
     assert me.status_code == 200, me.text
     return headers, me.json()["id"]
+
+
+async def join(client, owner: dict, org: str, email: str, role: str, member: dict) -> None:  # type: ignore[no-untyped-def]
+    """Invite a signed-up person into an organisation and accept as them: a membership."""
+    invited = await client.post(
+        f"/api/v1/organizations/{org}/invitations",
+        headers=owner,
+        json={"email": email, "role": role},
+    )
+    assert invited.status_code == 202, invited.text
+    accepted = await client.post(
+        f"/api/v1/me/invitations/{invited.json()['id']}/accept", headers=member
+    )
+    assert accepted.status_code == 200, accepted.text

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from camtel.devices.models import Position
-from support import sign_up
+from support import join, sign_up
 
 DEVICES = "/api/v1/devices"
 
@@ -202,16 +202,8 @@ async def test_roles_inside_an_organisation(client, services):
     driver, driver_id = await sign_up(client, services, "drive@example.com")
     org = (await client.get("/api/v1/organizations", headers=owner)).json()[0]["id"]
     members = f"/api/v1/organizations/{org}/members"
-    assert (
-        await client.post(
-            members, headers=owner, json={"email": "look@example.com", "role": "viewer"}
-        )
-    ).status_code == 201
-    assert (
-        await client.post(
-            members, headers=owner, json={"email": "drive@example.com", "role": "driver"}
-        )
-    ).status_code == 201
+    await join(client, owner, org, "look@example.com", "viewer", viewer)
+    await join(client, owner, org, "drive@example.com", "driver", driver)
     mine = await _device(client, owner, "2001", "osmand", organization_id=org, driver_id=driver_id)
     await _device(client, owner, "2002", "osmand", organization_id=org)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from geofence_helpers import geofence_client
-from support import sign_up
+from support import join, sign_up
 
 SQUARE = [[13.0, 52.0], [13.01, 52.0], [13.01, 52.01], [13.0, 52.01], [13.0, 52.0]]
 CIRCLE = {"type": "Point", "coordinates": [13.405, 52.52]}
@@ -130,9 +130,7 @@ async def test_viewers_read_but_do_not_edit(gclient, services):
     viewer, _ = await sign_up(gclient, services, "geo-view@example.com", phone="+4915123456781")
     orgs = (await gclient.get("/api/v1/organizations", headers=owner)).json()
     org_id = orgs[0]["id"]
-    added = await gclient.post(f"/api/v1/organizations/{org_id}/members", headers=owner,
-                               json={"email": "geo-view@example.com", "role": "viewer"})
-    assert added.status_code == 201, added.text
+    await join(gclient, owner, org_id, "geo-view@example.com", "viewer", viewer)
     fence = (await gclient.post("/api/v1/geofences", headers=owner, json={
         "name": "Site", "area": CIRCLE, "radius_m": 100, "organization_id": org_id})).json()
     url = f"/api/v1/geofences/{fence['id']}"

@@ -13,7 +13,7 @@ import websockets
 
 from camtel.app import build_api
 from camtel.bus.live import LiveUpdate
-from support import sign_up
+from support import join, sign_up
 
 
 def _free_port() -> int:
@@ -115,12 +115,7 @@ async def test_watching_a_drivers_vehicle_live_is_audited_once(client, services,
     boss, boss_id = await sign_up(client, services, "live-boss@example.com")
     driver, driver_id = await sign_up(client, services, "live-drv@example.com")
     org = (await client.get("/api/v1/organizations", headers=boss)).json()[0]["id"]
-    added = await client.post(
-        f"/api/v1/organizations/{org}/members",
-        headers=boss,
-        json={"email": "live-drv@example.com", "role": "driver"},
-    )
-    assert added.status_code in (200, 201), added.text
+    await join(client, boss, org, "live-drv@example.com", "driver", driver)
     van = (
         await client.post(
             "/api/v1/devices",

@@ -18,15 +18,12 @@ from sqlalchemy import func, select
 from camtel.devices.models import Position
 from camtel.events.models import Event
 from camtel.privacy.audit import AccessAudit
-from support import sign_up
+from support import join, sign_up
 
 
 async def _member(client, services, boss, org: str, email: str, role: str):  # type: ignore[no-untyped-def]
     headers, user_id = await sign_up(client, services, email)
-    added = await client.post(
-        f"/api/v1/organizations/{org}/members", headers=boss, json={"email": email, "role": role}
-    )
-    assert added.status_code in (200, 201), added.text
+    await join(client, boss, org, email, role, headers)
     return headers, user_id
 
 

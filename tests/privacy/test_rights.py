@@ -20,7 +20,7 @@ from camtel.privacy.registry import RETENTION, Retention
 from camtel.privacy.retention import cutoff, expired, sweep
 from camtel.privacy.rights_models import PrivacyRequest
 from camtel.privacy.scope import Scope
-from support import sign_up
+from support import join, sign_up
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -232,11 +232,7 @@ async def test_reads_of_a_drivers_data_are_audited_and_exported(client, services
     boss, _ = await sign_up(client, services, "audit-boss@example.com")
     driver, driver_id = await sign_up(client, services, "audit-driver@example.com")
     org = (await client.get("/api/v1/organizations", headers=boss)).json()[0]["id"]
-    await client.post(
-        f"/api/v1/organizations/{org}/members",
-        headers=boss,
-        json={"email": "audit-driver@example.com", "role": "driver"},
-    )
+    await join(client, boss, org, "audit-driver@example.com", "driver", driver)
     van = (
         await client.post(
             "/api/v1/devices",

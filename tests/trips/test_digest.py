@@ -15,7 +15,7 @@ from camtel.notify.models import OutboxMail
 from camtel.trips.digest import compose, digest_day, send_digests, who_is_due
 from camtel.trips.models import DigestLog
 from camtel.trips.reports import Summary
-from support import sign_up
+from support import join, sign_up
 from trip_fixes import T0, add_device, commute, store
 
 DAY = T0.date()
@@ -87,14 +87,9 @@ async def test_digest_goes_once_to_owners_and_managers(client, services):
     device = await add_device(client, owner, "Van 1", "6001")
     await store(services, device, commute().fixes)
     await store(services, device, commute(T0 - timedelta(days=1)).fixes[:3])  # not that day
-    await sign_up(client, services, "driver@example.com")
+    driver, _ = await sign_up(client, services, "driver@example.com")
     orgs = (await client.get("/api/v1/organizations", headers=owner)).json()
-    added = await client.post(
-        f"/api/v1/organizations/{orgs[0]['id']}/members",
-        headers=owner,
-        json={"email": "driver@example.com", "role": "driver"},
-    )
-    assert added.status_code == 201, added.text
+    await join(client, owner, orgs[0]["id"], "driver@example.com", "driver", driver)
 
     assert await send_digests(services, NEXT_MORNING + timedelta(hours=5)) == 0, "too early"
     at_six = NEXT_MORNING + timedelta(hours=6)

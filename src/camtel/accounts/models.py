@@ -83,3 +83,28 @@ class EmailToken(IdMixin, CreatedMixin, Base):
     used_at: Mapped[datetime | None]
     #: The address a "change" link confirms; the account keeps its old one until then.
     new_email: Mapped[str | None] = mapped_column(String(254))
+
+
+class OrganizationInvitation(IdMixin, CreatedMixin, Base):
+    """An invitation to join an organisation with a role: a membership only once the invited
+    person, signed in with the invited address, accepts it."""
+
+    __tablename__ = "organization_invitations"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    #: The invited address, normalised: the account that accepts must have it.
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    #: The invited person's account once camtel knows it (at once for an address with an
+    #: account, else when they first look at their invitations); export and erasure follow it.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # see invitations.Status
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    decided_at: Mapped[datetime | None]

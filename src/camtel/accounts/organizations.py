@@ -1,4 +1,5 @@
-"""Organisations and their members: who belongs where, with which role."""
+"""Organisations and their members: who belongs where, with which role (people join by
+accepting an invitation: `camtel.accounts.invitations`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.caller import Caller
 from camtel.accounts.models import Membership, Organization, User
-from camtel.accounts.roles import Role, can_assign, can_manage_members
-from camtel.accounts.service import find_by_email
-from camtel.errors import Conflict, Forbidden, Invalid, NotFound
+from camtel.accounts.roles import Role, can_manage_members
+from camtel.errors import Forbidden, Invalid, NotFound
 
 
 async def list_for(db: AsyncSession, *, caller: Caller) -> list[tuple[Organization, Role]]:
@@ -49,29 +49,6 @@ async def members(
         .order_by(User.id)
     )
     return [(user, Role(role)) for user, role in rows]
-
-
-async def add_member(
-    db: AsyncSession,
-    *,
-    caller: Caller,
-    organization_id: uuid.UUID,
-    email: str,
-    role: Role,
-    now: datetime,
-) -> User:
-    """Add an existing account to the organisation with a role."""
-    mine = caller.role_in(organization_id)
-    if not can_assign(mine, role):
-        raise Forbidden(f"a {mine} may not add a {role}")
-    user = await find_by_email(db, email=email)
-    if user is None:
-        raise NotFound("no account with this email; ask the person to register first")
-    existing = await db.get(Membership, (user.id, organization_id))
-    if existing is not None:
-        raise Conflict("this person is already a member")
-    db.add(Membership(user_id=user.id, organization_id=organization_id, role=role, created_at=now))
-    return user
 
 
 async def set_role(

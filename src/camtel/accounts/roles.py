@@ -32,3 +32,8 @@ def sees_all_devices(role: Role) -> bool:
 def can_assign(granter: Role, role: Role) -> bool:
     """Whether someone with `granter` may give `role` to another member."""
     return granter is Role.OWNER or (granter is Role.MANAGER and role in (Role.DRIVER, Role.VIEWER))
+
+
+def can_invite(role: Role) -> bool:
+    """Invite people, see and withdraw the organisation's pending invitations."""
+    return role in (Role.OWNER, Role.MANAGER)

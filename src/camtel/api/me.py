@@ -1,4 +1,5 @@
-"""The signed-in person: profile, email address, password, second factor, sign-ins."""
+"""The signed-in person: profile, email address, password, second factor, sign-ins,
+invitations into organisations."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from pydantic import Field
 
-from camtel.accounts import email_change, service
+from camtel.accounts import email_change, invitations, service
 from camtel.accounts.contact import ContactError, normalise_phone
 from camtel.accounts.models import User
 from camtel.api.auth import limit_attempts
@@ -209,3 +210,56 @@ async def totp_confirm(body: Code, caller: CallerDep, services: Svc) -> dict[str
 async def totp_disable(body: PasswordOnly, caller: CallerDep) -> dict[str, bool]:
     service.disable_totp(caller.user, password=body.password)
     return {"totp_enabled": False}
+
+
+class MyInvitationOut(Out):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    organization_name: str
+    role: str
+    expires_at: datetime
+    created_at: datetime
+
+
+@router.get(
+    "/invitations",
+    response_model=list[MyInvitationOut],
+    summary="Invitations to your email address that you may accept or decline",
+)
+async def my_invitations(caller: CallerDep, db: Db, services: Svc) -> list[MyInvitationOut]:
+    rows = await invitations.pending_for_person(db, user=caller.user, now=services.clock())
+    return [
+        MyInvitationOut(
+            id=i.id,
+            organization_id=i.organization_id,
+            organization_name=name,
+            role=i.role,
+            expires_at=i.expires_at,
+            created_at=i.created_at,
+        )
+        for i, name in rows
+    ]
+
+
+@router.post(
+    "/invitations/{invitation_id}/accept",
+    summary="Join the organisation that invited you, with the role offered",
+)
+async def accept_invitation(
+    invitation_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc
+) -> dict[str, str]:
+    invitation = await invitations.accept(
+        db, caller=caller, invitation_id=invitation_id, now=services.clock()
+    )
+    return {"organization_id": str(invitation.organization_id), "role": invitation.role}
+
+
+@router.post(
+    "/invitations/{invitation_id}/decline",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Decline an invitation",
+)
+async def decline_invitation(
+    invitation_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc
+) -> None:
+    await invitations.decline(db, caller=caller, invitation_id=invitation_id, now=services.clock())

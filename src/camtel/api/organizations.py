@@ -1,17 +1,19 @@
-"""Organisations and their members."""
+"""Organisations, their members and the invitations that make people members."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, status
 from pydantic import Field
 
-from camtel.accounts import organizations
+from camtel.accounts import invitations, organizations
+from camtel.accounts.models import OrganizationInvitation
 from camtel.accounts.roles import Role
 from camtel.api.deps import CallerDep, Db, Svc
-from camtel.api.schemas import Strict
+from camtel.api.schemas import Out, Strict
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
 
@@ -21,7 +23,7 @@ class OrganizationIn(Strict):
 
 
 class MemberIn(Strict):
-    email: str = Field(max_length=254)
+    email: str = Field(max_length=254, description="The address to invite; it needs no account.")
     role: Role
 
 
@@ -59,23 +61,95 @@ async def list_members(organization_id: uuid.UUID, caller: CallerDep, db: Db) ->
     ]
 
 
-@router.post(
-    "/{organization_id}/members",
-    status_code=status.HTTP_201_CREATED,
-    summary="Add a registered person with a role",
-)
-async def add_member(
+class InvitationOut(Out):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    email: str
+    role: str
+    status: str
+    expires_at: datetime
+    created_at: datetime
+
+
+async def _invite(
     organization_id: uuid.UUID, body: MemberIn, caller: CallerDep, db: Db, services: Svc
-) -> dict[str, str]:
-    user = await organizations.add_member(
+) -> OrganizationInvitation:
+    return await invitations.invite(
         db,
+        services.mailer,
         caller=caller,
         organization_id=organization_id,
         email=body.email,
         role=body.role,
+        base_url=services.settings.base_url,
         now=services.clock(),
     )
-    return {"user_id": str(user.id), "role": str(body.role)}
+
+
+_INVITE = {
+    "status_code": status.HTTP_202_ACCEPTED,
+    "response_model": InvitationOut,
+    "description": "The person is mailed and becomes a member only once they accept "
+    "(`POST /me/invitations/{id}/accept`). The answer is the same whether or not the address "
+    "has an account.",
+}
+
+
+@router.post(
+    "/{organization_id}/invitations",
+    summary="Invite a person by email with a role",
+    **_INVITE,
+)
+async def invite(
+    organization_id: uuid.UUID, body: MemberIn, caller: CallerDep, db: Db, services: Svc
+) -> OrganizationInvitation:
+    return await _invite(organization_id, body, caller, db, services)
+
+
+@router.post(
+    "/{organization_id}/members",
+    summary="Invite a person by email with a role (same as POST .../invitations)",
+    **_INVITE,
+)
+async def add_member(
+    organization_id: uuid.UUID, body: MemberIn, caller: CallerDep, db: Db, services: Svc
+) -> OrganizationInvitation:
+    # The older way to add someone; it invites them now, as nobody joins without consent.
+    return await _invite(organization_id, body, caller, db, services)
+
+
+@router.get(
+    "/{organization_id}/invitations",
+    response_model=list[InvitationOut],
+    summary="Invitations not yet accepted, declined or expired (owners and managers)",
+)
+async def list_invitations(
+    organization_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc
+) -> list[OrganizationInvitation]:
+    return await invitations.pending_for_organization(
+        db, caller=caller, organization_id=organization_id, now=services.clock()
+    )
+
+
+@router.delete(
+    "/{organization_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Withdraw an invitation",
+)
+async def revoke_invitation(
+    organization_id: uuid.UUID,
+    invitation_id: uuid.UUID,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+) -> None:
+    await invitations.revoke(
+        db,
+        caller=caller,
+        organization_id=organization_id,
+        invitation_id=invitation_id,
+        now=services.clock(),
+    )
 
 
 @router.patch("/{organization_id}/members/{user_id}", summary="Change a member's role")

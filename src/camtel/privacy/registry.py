@@ -99,6 +99,20 @@ REGISTRY: dict[str, PersonalData] = {
             link=Link("user", "user_id"),
         ),
         PersonalData(
+            "organization_invitations",
+            (Category.ORGANISATION, Category.CONTACT),
+            "organization_invitations.user_id (the invited person's account, linked at once "
+            "when the address has one, else when they first list their invitations); the "
+            "invited address in email; invited_by is the inviter",
+            "7 days: until it expires, accepted, declined or not",
+            True,
+            Erasure.DELETE,
+            "asking a person to join an organisation: they accept or decline (no one is made a "
+            "member without their consent)",
+            link=Link("user", "user_id"),
+            sweep=(Retention("expires_at"),),
+        ),
+        PersonalData(
             "organizations",
             (Category.ORGANISATION,),
             "memberships.organization_id where role = owner and sole member",
