@@ -241,6 +241,36 @@ async def list_positions(
     return [PositionOut.model_validate(p) for p in kept]
 
 
+class LatestPositionOut(PositionOut):
+    device_id: uuid.UUID
+
+
+@router.get(
+    "/positions/latest",
+    response_model=list[LatestPositionOut],
+    summary="The newest position of every device you may see (one per device)",
+)
+async def latest_positions(caller: CallerDep, db: Db, services: Svc) -> list[LatestPositionOut]:
+    rows = await service.latest_positions(db, caller=caller)
+    now = services.clock()
+    for device, _position in rows:
+        audit.record(
+            db,
+            subject=device.driver_id,
+            actor=caller.user.id,
+            role=str(caller.roles.get(device.organization_id, "")),
+            action="read_positions",
+            resource=f"device:{device.id}",
+            now=now,
+        )
+    return [
+        LatestPositionOut.model_validate(
+            {**PositionOut.model_validate(position).model_dump(), "device_id": device.id}
+        )
+        for device, position in rows
+    ]
+
+
 @router.get("/groups", response_model=list[GroupOut], tags=["groups"], summary="Device groups")
 async def list_groups(caller: CallerDep, db: Db) -> list[DeviceGroup]:
     return await service.list_groups(db, caller=caller)

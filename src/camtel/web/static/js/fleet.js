@@ -64,14 +64,22 @@ function makeMarker(vehicle) {
   vehicle.arrow = node.querySelector(".arrow");
 }
 
+/** Write `text` into `node` only when it changed (most updates change only the position). */
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function paint(vehicle) {
   const status = statusOf(vehicle);
+  const changed = status !== vehicle.status;
   vehicle.status = status;
   const { button, status: statusCell, speed, seen } = vehicle.cells;
-  button.dataset.status = status;
-  statusCell.textContent = STATUS_LABEL[status]();
-  speed.textContent = vehicle.fix ? format.speed(vehicle.fix.speed_kmh) : "";
-  seen.textContent = vehicle.fix ? format.ago(vehicle.fix.time) : vehicle.device.last_seen_at ? format.ago(vehicle.device.last_seen_at) : "";
+  if (changed) {
+    button.dataset.status = status;
+    statusCell.textContent = STATUS_LABEL[status]();
+  }
+  setText(speed, vehicle.fix ? format.speed(vehicle.fix.speed_kmh) : "");
+  setText(seen, vehicle.fix ? format.ago(vehicle.fix.time) : vehicle.device.last_seen_at ? format.ago(vehicle.device.last_seen_at) : "");
   if (!vehicle.fix) return;
   if (!vehicle.marker) makeMarker(vehicle);
   else vehicle.marker.setLatLng([vehicle.fix.latitude, vehicle.fix.longitude]);
@@ -80,9 +88,15 @@ function paint(vehicle) {
     node.dataset.lat = String(vehicle.fix.latitude);
     node.dataset.lon = String(vehicle.fix.longitude);
     node.dataset.time = vehicle.fix.time;
-    node.className = node.className.replace(/status-\w+/, `status-${status}`);
+    if (changed || !node.classList.contains(`status-${status}`)) {
+      node.classList.remove("status-moving", "status-parked", "status-offline", "status-unknown");
+      node.classList.add(`status-${status}`);
+    }
   }
-  if (vehicle.arrow) setCourse(vehicle.arrow, vehicle.fix.course);
+  if (vehicle.arrow && vehicle.course !== vehicle.fix.course) {
+    vehicle.course = vehicle.fix.course;
+    setCourse(vehicle.arrow, vehicle.fix.course);
+  }
 }
 
 function flush() {
