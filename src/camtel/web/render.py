@@ -109,7 +109,22 @@ def render(
         scripts=scripts,
         **context,
     )
-    return HTMLResponse(html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
+    response = HTMLResponse(
+        html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})}
+    )
+    chosen = request.query_params.get("lang", "").lower()
+    if chosen in i18n.LANGUAGES and chosen != request.cookies.get(i18n.LANG_COOKIE):
+        # The person picked a language in the switch: keep their choice (a preference they
+        # asked for, so it needs no consent; it holds nothing but the language code).
+        response.set_cookie(
+            i18n.LANG_COOKIE,
+            chosen,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="lax",
+        )
+    return response
 
 
 def _user_summary(caller: Caller | None) -> dict[str, Any] | None:
