@@ -28,8 +28,10 @@ export class ApiError extends Error {
   }
 }
 
-/** Call the JSON API as the signed-in person. `body` is sent as JSON unless it is FormData. */
-export async function api(path, { method = "GET", body, headers = {}, raw = false, signal } = {}) {
+/** Call the JSON API as the signed-in person. `body` is sent as JSON unless it is FormData.
+ * A 401 means the session ended (off to sign in) unless `reauth` is false: a route that checks
+ * a password the person typed answers 401 for a wrong one, which the page shows itself. */
+export async function api(path, { method = "GET", body, headers = {}, raw = false, signal, reauth = true } = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers }, credentials: "same-origin", signal };
   if (method !== "GET" && method !== "HEAD") init.headers["X-CSRF-Token"] = cookie("camtel_csrf");
   if (body instanceof FormData || body instanceof Blob) init.body = body;
@@ -39,7 +41,7 @@ export async function api(path, { method = "GET", body, headers = {}, raw = fals
   }
   const url = path.startsWith("/") ? path : `/api/v1/${path}`;
   const answer = await fetch(url, init);
-  if (answer.status === 401 && !url.startsWith("/api/v1/auth/")) {
+  if (answer.status === 401 && reauth && !url.startsWith("/api/v1/auth/")) {
     window.location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
     throw new ApiError(401, { detail: t("Your session has ended; sign in again.") });
   }
