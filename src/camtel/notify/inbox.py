@@ -38,8 +38,12 @@ def title(event_type: str, device_name: str, attributes: Mapping[str, Any]) -> s
     """A one-line, human title for an event (no coordinates: titles travel by mail and push)."""
     fields = {
         "device": device_name or "A device",
+        # The pipeline names the fence `fence_name`; older events said `geofence_name`.
         "geofence": str(
-            attributes.get("geofence_name") or attributes.get("geofence") or "a geofence"
+            attributes.get("fence_name")
+            or attributes.get("geofence_name")
+            or attributes.get("geofence")
+            or "a geofence"
         ),
         "alarm": str(attributes.get("alarm") or attributes.get("alarms") or "").strip("[]'\""),
     }
