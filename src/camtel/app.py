@@ -14,8 +14,10 @@ from camtel import __version__, web
 from camtel.api import (
     auth,
     devices,
+    docs,
     events,
     geofences,
+    headers,
     health,
     live,
     me,
@@ -87,16 +89,17 @@ def build_api(services: Services) -> FastAPI:
         await access_log.settle()  # failed sign-ins still being written
         await services.database.dispose()
 
-    app = FastAPI(
+    app = CamtelAPI(
         title="camtel",
         version=__version__,
         summary="Camera telematics: devices, positions, video, geofences, alerts, privacy.",
         lifespan=lifespan,
+        docs_url=None,  # api/docs.py serves /docs and /redoc with the CSP they need
+        redoc_url=None,
     )
     app.state.services = services
     app.state.readiness = {}  # name -> Callable[[], bool], filled by the gateways
     problems.install(app)
-    app.add_middleware(StrictTransport)
     app.add_middleware(
         problems.BodyLimit,
         limit=services.settings.max_request_bytes,
@@ -126,6 +129,7 @@ def build_api(services: Services) -> FastAPI:
     app.include_router(shares.pages)  # /s/{token}: public share links, outside /api/v1
     app.include_router(unsubscribe.router)  # /u/{token}: one-click unsubscribe (RFC 8058)
     app.include_router(health.router)
+    app.include_router(docs.router)  # /docs, /redoc
     web.install(app)  # pages, static files, the service worker; "/" and "/app..." are pages
     return app
 
@@ -168,6 +172,15 @@ async def _digests(services: Services, every_s: float = 600.0) -> None:
         except Exception:
             log.exception("digest round failed")
         await asyncio.sleep(every_s)
+
+
+class CamtelAPI(FastAPI):
+    """FastAPI with HSTS and the security headers outside everything else, so that they are on
+    every answer: Starlette sends the answer to an unexpected error from its outermost layer,
+    past any middleware added with `add_middleware`."""
+
+    def build_middleware_stack(self) -> Any:
+        return headers.SecurityHeaders(StrictTransport(super().build_middleware_stack()))
 
 
 class StrictTransport:
