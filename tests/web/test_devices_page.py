@@ -4,11 +4,14 @@ their fields, rename and delete, and (operators) claim a device that called in u
 from __future__ import annotations
 
 import asyncio
+import uuid
 from types import SimpleNamespace
 
 import httpx
 
 from camtel.accounts import service as accounts
+from camtel.accounts.models import Membership
+from camtel.accounts.roles import Role
 from camtel.config import Settings
 from camtel.web.devices import gateways, mqtt_broker, server_host
 from conftest import check_accessibility, sign_in
@@ -121,6 +124,37 @@ async def _operator(site):  # type: ignore[no-untyped-def]
             admin=True,
         )
     return SimpleNamespace(email="operator@example.com", password=PASSWORD)
+
+
+async def test_a_viewer_sees_the_device_but_may_not_rename_or_delete_it(site, person, page):
+    await _device(person, "Shared van", "shared-1")
+    org = (await person.http.get("/api/v1/me", headers=person.headers)).json()["organizations"]
+    async with site.services.database.session() as db:
+        viewer = await accounts.create_account(
+            db,
+            email="viewer@example.com",
+            phone="+4915199887766",
+            password=PASSWORD,
+            min_length=8,
+            now=site.services.clock(),
+            verified=True,
+        )
+        db.add(
+            Membership(
+                user_id=viewer.id,
+                organization_id=uuid.UUID(org[0]["id"]),
+                role=Role.VIEWER,
+                created_at=site.services.clock(),
+            )
+        )
+    await sign_in(
+        page, SimpleNamespace(email="viewer@example.com", password=PASSWORD), path="/app/devices"
+    )
+    card = page.locator("#device-cards li").filter(has_text="Shared van")
+    await card.wait_for()
+    await card.get_by_role("button", name="Set-up instructions for Shared van").wait_for()
+    assert await card.get_by_role("button", name="Rename Shared van").count() == 0
+    assert await card.get_by_role("button", name="Delete Shared van").count() == 0
 
 
 async def test_an_operator_claims_a_device_that_called_in(site, page):
