@@ -98,8 +98,11 @@ def build_api(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.content_security_policy = headers.content_security_policy(
+        image_sources=web.tile_sources(services.settings.map_tile_url)
+    )
     app.state.readiness = {}  # name -> Callable[[], bool], filled by the gateways
-    problems.install(app)
+    problems.install(app, pages=web.page_for_error)
     app.add_middleware(
         problems.BodyLimit,
         limit=services.settings.max_request_bytes,
@@ -179,8 +182,14 @@ class CamtelAPI(FastAPI):
     every answer: Starlette sends the answer to an unexpected error from its outermost layer,
     past any middleware added with `add_middleware`."""
 
+    #: The pages' Content-Security-Policy (set by build_api: it names the map's tile server).
+    content_security_policy: str = headers.DEFAULT_CSP
+
     def build_middleware_stack(self) -> Any:
-        return headers.SecurityHeaders(StrictTransport(super().build_middleware_stack()))
+        return headers.SecurityHeaders(
+            StrictTransport(super().build_middleware_stack()),
+            policy=self.content_security_policy,
+        )
 
 
 class StrictTransport:

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute, Mount
 
 from camtel.api.docs import CDN
-from camtel.api.headers import DEFAULT_CSP
+from camtel.api.headers import content_security_policy
 from camtel.app import build_api
 from camtel.notify import news
 from camtel.privacy.consent import Purpose
@@ -111,17 +111,24 @@ async def test_every_route_and_error_answer_has_the_headers(services):
         ]
         assert [e.status_code for e in errors] == [404, 404, 401, 405, 422, 422, 413, 500]
         for answer in errors:
-            assert check(answer, str(answer.request.url)) == DEFAULT_CSP
+            assert check(answer, str(answer.request.url)) == app_policy(services)
+
+
+def app_policy(services) -> str:  # type: ignore[no-untyped-def]
+    """The app's policy: the default, with the map's tile server added for images."""
+    assert services.settings.map_tile_url.startswith("https://tile.openstreetmap.org/")
+    return content_security_policy(image_sources=["https://tile.openstreetmap.org"])
 
 
 async def test_pages_with_their_own_policy(client, services):
+    policy = app_policy(services)
     for url in ("/openapi.json", "/api/v1/auth/token", "/healthz"):
-        assert check(await client.get(url), url) == DEFAULT_CSP
+        assert check(await client.get(url), url) == policy
 
     # Share links keep their stricter page policy and send no referrer.
     dead = await client.get("/s/not-a-real-token")
     assert dead.status_code == 404
-    assert check(dead, "/s/") != DEFAULT_CSP
+    assert check(dead, "/s/") != policy
     assert "default-src 'none'" in dead.headers["content-security-policy"]
     assert dead.headers["referrer-policy"] == "no-referrer"
 
@@ -131,7 +138,7 @@ async def test_pages_with_their_own_policy(client, services):
     token = news.unsubscribe_token(key, uuid.UUID(user_id), Purpose.MARKETING_EMAIL)
     page = await client.get(f"/u/{token}")
     assert page.status_code == 200, page.text
-    assert check(page, "/u/") == DEFAULT_CSP
+    assert check(page, "/u/") == policy
     assert page.headers["referrer-policy"] == "no-referrer"
 
     # The API reference pages load from the CDN only, and only their own inline script runs.

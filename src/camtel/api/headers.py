@@ -42,10 +42,15 @@ SECURITY_HEADERS = (
 
 
 class SecurityHeaders:
-    """Add each of SECURITY_HEADERS that the answer does not already carry."""
+    """Add each of SECURITY_HEADERS that the answer does not already carry; `policy` replaces
+    the default Content-Security-Policy (the composition root adds the map's tile server)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, policy: str = DEFAULT_CSP) -> None:
         self.app = app
+        self.headers = [
+            (name.encode(), (policy if name == "content-security-policy" else value).encode())
+            for name, value in SECURITY_HEADERS
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,9 +61,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers: list[Any] = list(message.get("headers", ()))
                 present = {bytes(name).lower() for name, _ in headers}
-                for name, value in SECURITY_HEADERS:
-                    if name.encode() not in present:
-                        headers.append((name.encode(), value.encode()))
+                for name, value in self.headers:
+                    if name not in present:
+                        headers.append((name, value))
                 message["headers"] = headers
             await send(message)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -115,12 +115,43 @@ def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "internal", "Internal error", "camtel hit an unexpected error")
 
 
-def install(app: FastAPI) -> None:
-    """Route every error through problem details."""
-    app.add_exception_handler(CamtelError, _camtel_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+#: Renders the page a browser gets for an error (status, exception), or None for problem JSON.
+PageRenderer = Callable[[Request, int, Exception], Response | None]
+
+_STATUS_OF: dict[type[Exception], Callable[[Exception], int]] = {
+    CamtelError: lambda exc: exc.status,  # type: ignore[attr-defined]
+    RequestValidationError: lambda _exc: 422,
+    HTTPException: lambda exc: exc.status_code,  # type: ignore[attr-defined]
+    Exception: lambda _exc: 500,
+}
+
+
+def install(app: FastAPI, *, pages: PageRenderer | None = None) -> None:
+    """Route every error through problem details; with `pages`, a browser asking for a page
+    gets an error page instead (the renderer decides, by the request, which one wants it)."""
+    handlers: dict[type[Exception], Callable[[Request, Exception], Response]] = {
+        CamtelError: _camtel_error,
+        RequestValidationError: _validation_error,
+        HTTPException: _http_error,
+        Exception: _unexpected,
+    }
+    for kind, handler in handlers.items():
+        app.add_exception_handler(kind, _with_pages(handler, _STATUS_OF[kind], pages))
+
+
+def _with_pages(
+    handler: Callable[[Request, Exception], Response],
+    status_of: Callable[[Exception], int],
+    pages: PageRenderer | None,
+) -> Callable[[Request, Exception], Response]:
+    if pages is None:
+        return handler
+
+    def answer(request: Request, exc: Exception) -> Response:
+        page = pages(request, status_of(exc), exc)
+        return page if page is not None else handler(request, exc)
+
+    return answer
 
 
 class BodyLimit:

@@ -62,6 +62,8 @@ def page_for_error(request: Request, status: int, exc: Exception | None = None) 
         return RedirectResponse(sign_in_url(exc.next_url), status_code=303)
     if not wants_page(request):
         return None
+    if status == 422:
+        status = 404  # a page address with a malformed id names nothing, like a missing one
     request_id = ""
     if status >= 500:
         request_id = uuid.uuid4().hex[:16]

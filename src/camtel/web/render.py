@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -68,6 +69,18 @@ def map_settings(settings: Settings) -> dict[str, str]:
         "tileAttribution": settings.map_tile_attribution,
         "worldUrl": asset_url(vendor("world-atlas", "countries-50m.json")),
     }
+
+
+def tile_sources(tile_url: str) -> list[str]:
+    """The origin of the tile server, as a CSP source: `https://{s}.tile.example.org/{z}/...`
+    becomes `https://*.tile.example.org`; no tiles, no source."""
+    if not tile_url:
+        return []
+    parts = urlsplit(tile_url.replace("{s}", "subdomain"))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return []
+    host = parts.netloc.replace("subdomain", "*")
+    return [f"{parts.scheme}://{host}"]
 
 
 def render(
