@@ -45,7 +45,7 @@ from camtel.media import device_media
 from camtel.media import service as media_service
 from camtel.media import shares as media_shares
 from camtel.media.analysis import Analyzer
-from camtel.media.derivatives import Redactor
+from camtel.media.derivatives import Redactor, Transcoder
 from camtel.notify.dispatcher import EventRecord
 from camtel.privacy import access_log, analytics, erasure, export_jobs, retention
 from camtel.privacy.residency import residency_problem
@@ -72,6 +72,7 @@ def build_api(services: Services) -> FastAPI:
         await erasure.resume(services.database, now=services.clock(), hooks=services.erasure_hooks)
         analyzer = Analyzer(services, workers=services.settings.media_analysis_workers)
         redactor = Redactor(services)
+        transcoder = Transcoder(services)
         chores = [
             asyncio.create_task(services.dispatcher.run()),
             asyncio.create_task(_deliver_mail(services)),
@@ -79,11 +80,13 @@ def build_api(services: Services) -> FastAPI:
             asyncio.create_task(_digests(services)),
             asyncio.create_task(analyzer.run()),
             asyncio.create_task(redactor.run()),
+            asyncio.create_task(transcoder.run()),
         ]
         yield
         await services.dispatcher.stop()
         analyzer.stop()
         redactor.stop()
+        transcoder.stop()
         for chore in chores:
             chore.cancel()
         await access_log.settle()  # failed sign-ins still being written

@@ -1,4 +1,5 @@
-"""The media library: upload (multipart and tus 1.0), list, play with Range, tracks, delete."""
+"""The media library: upload (multipart and tus 1.0), list, play with Range (the original,
+its browser-playable copy, its redacted copy), tracks, delete."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page, time_curso
 from camtel.api.problems import problem
 from camtel.api.schemas import Out, StoredJson, Strict
 from camtel.errors import Forbidden, Invalid, NotFound
-from camtel.media import crypto, ranges, service, uploads
+from camtel.media import crypto, derivatives, ranges, service, uploads
 from camtel.media.models import Media, MediaTrack
 from camtel.media.service import MediaLibrary
+from camtel.media.shares import NotReady
 from camtel.privacy import audit
 from camtel.privacy.minors import Kind, collection_allowed
 
@@ -69,17 +71,29 @@ class MediaOut(Out):
     locked: bool = False
     has_thumbnail: bool = False
     probe: StoredJson
+    playable: str = Field(
+        "original",
+        description="What a browser plays: `original` (`/content`), `pending` (being analysed, "
+        "or a browser-playable copy is being made), `ready` (play `/playable`, an H.264 copy) "
+        "or `failed` (no copy could be made).",
+    )
+    redaction: str | None = Field(
+        None,
+        description="The redacted copy (faces and plates blurred) for share links and their "
+        "preview: null (never asked for), `pending`, `ready` (`/redacted`) or `failed`.",
+    )
     created_at: datetime
 
 
 def media_out(media: Media) -> MediaOut:
-    return MediaOut.model_validate(media).model_copy(
-        update={
-            "has_event": media.event_count > 0,
-            "locked": media.category == "locked",
-            "has_thumbnail": bool(media.thumbnail_key),
-        }
+    fields = {name: getattr(media, name) for name in MediaOut.model_fields if hasattr(media, name)}
+    fields.update(
+        has_event=media.event_count > 0,
+        locked=media.category == "locked",
+        has_thumbnail=bool(media.thumbnail_key),
+        playable=derivatives.playable_state(media),
     )
+    return MediaOut.model_validate(fields)
 
 
 class MediaChange(Strict):
@@ -327,12 +341,22 @@ async def list_media(
 
 
 @router.get("/media/{media_id}", response_model=MediaOut, summary="One recording")
-async def get_media(media_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc) -> MediaOut:
+async def get_media(
+    media_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc, lib: Lib
+) -> MediaOut:
     media = await service.get(db, caller=caller, media_id=media_id)
     await audit.record_device_reads(
         db, caller=caller, device_ids=[media.device_id], action="read_media", now=services.clock()
     )
+    _nudge(lib, media)
     return media_out(media)
+
+
+def _nudge(lib: MediaLibrary, media: Media) -> None:
+    """Remind the worker of a copy waiting to be made (a copy asked for while no worker ran,
+    or moved to a new owner); queueing is idempotent and the work stays in the background."""
+    if media.status == "ready" and media.playable == "pending":
+        derivatives.submit(lib, media.id, derivatives.PLAYABLE)
 
 
 @router.patch("/media/{media_id}", response_model=MediaOut, summary="Lock, unlock, set channel")
@@ -368,35 +392,29 @@ async def _multipart(
     yield f"\r\n--{boundary}--\r\n".encode()
 
 
-@router.api_route(
-    "/media/{media_id}/content",
-    methods=["GET", "HEAD"],
-    summary="The recording's bytes (Range, If-None-Match, If-Range)",
-    response_class=StreamingResponse,
-    responses={206: {"description": "Partial content"}, 304: {}, 416: {}},
-)
-async def media_content(
-    media_id: uuid.UUID, request: Request, caller: CallerDep, db: Db, lib: Lib, services: Svc
+async def _serve(
+    request: Request,
+    db: Db,
+    lib: MediaLibrary,
+    media: Media,
+    *,
+    key: str,
+    object_id: bytes,
+    size: int,
+    content_type: str,
+    etag: str,
+    filename: str,
 ) -> Response:
-    media = await service.get(db, caller=caller, media_id=media_id)
-    if request.method == "GET":
-        await audit.record_device_reads(
-            db,
-            caller=caller,
-            device_ids=[media.device_id],
-            action="read_media_content",
-            now=services.clock(),
-        )
-    etag = f'"{media.sha256}"'
+    """Stored bytes of a recording (the original or a copy), decrypted as they stream, with
+    Range (one range or several), If-None-Match and If-Range."""
     headers = {
         "ETag": etag,
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, max-age=0, must-revalidate",
-        "Content-Disposition": _disposition(media.filename),
+        "Content-Disposition": _disposition(filename),
     }
     if ranges.etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    size = media.size
     wanted: list[ranges.ByteRange] | None = None
     if ranges.if_range_holds(request.headers.get("if-range"), etag):
         try:
@@ -416,8 +434,8 @@ async def media_content(
         return service.read_object(
             lib,
             data_key=data_key,
-            key=media.storage_key,
-            object_id=media.id.bytes,
+            key=key,
+            object_id=object_id,
             start=start,
             end=end,
             total=size,
@@ -426,28 +444,28 @@ async def media_content(
     if wanted is None:
         headers["Content-Length"] = str(size)
         if head_only:
-            return Response(status_code=200, headers=headers, media_type=media.content_type)
+            return Response(status_code=200, headers=headers, media_type=content_type)
         return StreamingResponse(
-            body(0, size), status_code=200, headers=headers, media_type=media.content_type
+            body(0, size), status_code=200, headers=headers, media_type=content_type
         )
     if len(wanted) == 1:
         only = wanted[0]
         headers["Content-Range"] = only.content_range(size)
         headers["Content-Length"] = str(only.length)
         if head_only:
-            return Response(status_code=206, headers=headers, media_type=media.content_type)
+            return Response(status_code=206, headers=headers, media_type=content_type)
         return StreamingResponse(
             body(only.start, only.end),
             status_code=206,
             headers=headers,
-            media_type=media.content_type,
+            media_type=content_type,
         )
     boundary = secrets.token_hex(12)
     parts = []
     total = 0
     for piece in wanted:
         head = (
-            f"\r\n--{boundary}\r\nContent-Type: {media.content_type}\r\n"
+            f"\r\n--{boundary}\r\nContent-Type: {content_type}\r\n"
             f"Content-Range: {piece.content_range(size)}\r\n\r\n"
         ).encode()
         parts.append((head, body(piece.start, piece.end)))
@@ -460,6 +478,149 @@ async def media_content(
     return StreamingResponse(
         _multipart(parts, boundary), status_code=206, headers=headers, media_type=kind
     )
+
+
+async def _audit_bytes(
+    request: Request, db: Db, caller: CallerDep, services: Svc, media: Media
+) -> None:
+    if request.method == "GET":
+        await audit.record_device_reads(
+            db,
+            caller=caller,
+            device_ids=[media.device_id],
+            action="read_media_content",
+            now=services.clock(),
+        )
+
+
+def _bytes_route(path: str, summary: str) -> Any:
+    """A GET route answering stored bytes with Range, and HEAD on the same function (left out
+    of the schema: one function under two methods would give one operation id twice)."""
+
+    def register(endpoint: Any) -> Any:
+        router.head(path, include_in_schema=False)(endpoint)
+        return router.get(
+            path,
+            summary=summary,
+            response_class=StreamingResponse,
+            responses={206: {"description": "Partial content"}, 304: {}, 416: {}},
+        )(endpoint)
+
+    return register
+
+
+@_bytes_route("/media/{media_id}/content", "The recording's bytes (Range, If-None-Match, If-Range)")
+async def media_content(
+    media_id: uuid.UUID, request: Request, caller: CallerDep, db: Db, lib: Lib, services: Svc
+) -> Response:
+    media = await service.get(db, caller=caller, media_id=media_id)
+    await _audit_bytes(request, db, caller, services, media)
+    return await _serve(
+        request,
+        db,
+        lib,
+        media,
+        key=media.storage_key,
+        object_id=media.id.bytes,
+        size=media.size,
+        content_type=media.content_type,
+        etag=f'"{media.sha256}"',
+        filename=media.filename,
+    )
+
+
+def _copy_name(media: Media, copy: derivatives.Copy) -> str:
+    stem = media.filename.rsplit(".", 1)[0] or "recording"
+    return f"{stem}.{copy.name}{derivatives.SUFFIXES[media.kind]}"
+
+
+async def _serve_copy(
+    request: Request,
+    db: Db,
+    lib: MediaLibrary,
+    media: Media,
+    copy: derivatives.Copy,
+) -> Response:
+    info = getattr(media, copy.info)
+    return await _serve(
+        request,
+        db,
+        lib,
+        media,
+        key=getattr(media, copy.key),
+        object_id=derivatives.object_id(copy, media.id),
+        size=getattr(media, copy.size),
+        content_type=info.get("content_type", derivatives.CONTENT_TYPES[media.kind]),
+        etag=f'"{copy.name[0]}-{info.get("sha256", "")}"',
+        filename=_copy_name(media, copy),
+    )
+
+
+@_bytes_route(
+    "/media/{media_id}/playable",
+    "The browser-playable H.264 copy of a recording browsers cannot decode (Range)",
+)
+async def media_playable(
+    media_id: uuid.UUID, request: Request, caller: CallerDep, db: Db, lib: Lib, services: Svc
+) -> Response:
+    """Made in the background after analysis for a video whose codecs browsers cannot play
+    (`playable` in the media item says which to play): 409 `not-ready` while it is being
+    made, 404 when the original plays as it is or no copy could be made."""
+    media = await service.get(db, caller=caller, media_id=media_id)
+    state = derivatives.playable_state(media)
+    if state == "pending":
+        _nudge(lib, media)
+        raise NotReady("the playable copy is being made; try again shortly")
+    if state != "ready" or not media.playable_key:
+        raise NotFound(
+            "no playable copy could be made" if state == "failed" else "browsers play the original"
+        )
+    await _audit_bytes(request, db, caller, services, media)
+    return await _serve_copy(request, db, lib, media, derivatives.PLAYABLE)
+
+
+@router.post(
+    "/media/{media_id}/redacted",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MediaOut,
+    summary="Ask for the redacted copy (faces and plates blurred) without making a link",
+)
+async def request_redacted(media_id: uuid.UUID, caller: CallerDep, db: Db, lib: Lib) -> MediaOut:
+    """For a preview before sharing: the copy a redacted share link would serve, made in the
+    background (`redaction` in the answer: `pending`, later `ready` or `failed`; asking again
+    after a failure retries). Its owner or a manager of its organisation may ask (403 for
+    others who see it); 409 `not-ready` while the recording is processing."""
+    media = await service.get(db, caller=caller, media_id=media_id)
+    caller.require(media.organization_id, service.may_change(caller, media), "share this")
+    if media.status != "ready":
+        raise NotReady("the recording is still being processed")
+    queued = derivatives.request(media, derivatives.REDACTED)
+    await db.commit()
+    if queued:
+        derivatives.submit(lib, media.id, derivatives.REDACTED)
+    return media_out(media)
+
+
+@_bytes_route(
+    "/media/{media_id}/redacted",
+    "The redacted copy a redacted share link serves, to preview it (Range)",
+)
+async def media_redacted(
+    media_id: uuid.UUID, request: Request, caller: CallerDep, db: Db, lib: Lib, services: Svc
+) -> Response:
+    """409 `not-ready` while it is being made; 404 when it was never asked for (POST here
+    asks) or making it failed."""
+    media = await service.get(db, caller=caller, media_id=media_id)
+    if media.redaction == "pending":
+        raise NotReady("the redacted copy is being made; try again shortly")
+    if media.redaction != "ready" or not media.redacted_key:
+        raise NotFound(
+            "making the redacted copy failed"
+            if media.redaction == "failed"
+            else "no redacted copy yet: POST to this address asks for one"
+        )
+    await _audit_bytes(request, db, caller, services, media)
+    return await _serve_copy(request, db, lib, media, derivatives.REDACTED)
 
 
 @router.get(

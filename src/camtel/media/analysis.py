@@ -25,8 +25,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.events.models import Event
-from camtel.media import service
+from camtel.media import derivatives, service
 from camtel.media.models import Media, MediaTrack
+from camtel.media.transcode import needs_copy
 
 if TYPE_CHECKING:
     from camtel.services import Services
@@ -212,6 +213,7 @@ def probe_file(path: str, claimed: str) -> Report:
         report.probe = {
             "container": container.format.name,
             "video_codec": video.codec_context.name,
+            "pix_fmt": video.codec_context.pix_fmt,
             "width": video.codec_context.width,
             "height": video.codec_context.height,
             "frame_rate": float(video.average_rate) if video.average_rate else None,
@@ -398,6 +400,7 @@ class Analyzer:
 
     async def _save(self, media_id: uuid.UUID, report: Report, data_key: bytes) -> None:
         stored_events: list[Event] = []
+        playable_copy = False
         async with self.services.database.session() as db:
             media = await db.get(Media, media_id)
             if media is None:
@@ -421,6 +424,8 @@ class Analyzer:
             media.kind = report.kind
             media.duration_s = report.duration_s
             media.probe = report.probe
+            if needs_copy(report.kind, report.probe):
+                playable_copy = derivatives.request(media, derivatives.PLAYABLE)
             media.start_time = _start_time(report)
             if report.thumbnail:
                 thumb = service.object_key(media.owner_id, f"{media.id}.thumb")
@@ -450,6 +455,8 @@ class Analyzer:
             stored_events = await _record_peaks(db, media, report, self.services.clock())
             await _group(db, media)
             media.status, media.stage, media.progress = "ready", "done", 1.0
+        if playable_copy:  # browsers cannot play it: the transcoder makes an H.264 copy
+            derivatives.submit(self.lib, media_id, derivatives.PLAYABLE)
         if stored_events and getattr(self.services, "dispatcher", None) is not None:
             self.services.dispatcher.events_stored(stored_events)
 

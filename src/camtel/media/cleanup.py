@@ -95,8 +95,9 @@ def erasure_hook(lib: MediaLibrary) -> Callable[[AsyncSession, Any], Awaitable[d
         count = 0
         orgs: set[uuid.UUID] = set(getattr(scope, "own_orgs", set()))
         devices: set[uuid.UUID] = set(getattr(scope, "own_devices", set()))
-        # Redacted copies are under the person's key, which is about to be destroyed: drop
-        # them (a redacted link to a recording that stays remakes its copy when opened).
+        # Redacted and playable copies are under the person's key, which is about to be
+        # destroyed: drop them (a redacted link to a recording that stays remakes its copy
+        # when opened; a playable copy is asked for again under the new owner's key).
         for media in list(await db.scalars(_with_copy(scope.user_id))):
             await derivatives.drop(db, lib, media)
         moved = await device_media.transfer(db, lib, user_id=scope.user_id, erased_orgs=orgs)
@@ -117,12 +118,16 @@ def erasure_hook(lib: MediaLibrary) -> Callable[[AsyncSession, Any], Awaitable[d
 
 
 def _with_copy(owner_id: uuid.UUID) -> Any:
-    return select(Media).where(Media.owner_id == owner_id, Media.redacted_key.is_not(None))
+    return select(Media).where(
+        Media.owner_id == owner_id,
+        or_(Media.redacted_key.is_not(None), Media.playable_key.is_not(None)),
+    )
 
 
 def export_hook(lib: MediaLibrary) -> Callable[[AsyncSession, Any, Any], Awaitable[dict[str, int]]]:
     """An export hook (`Services.export_hooks`): the person's recordings, decrypted,
-    written into their export ZIP one chunk at a time (never whole in memory)."""
+    written into their export ZIP one chunk at a time (never whole in memory). Only the
+    originals: the redacted and playable copies are made from them and add nothing."""
 
     async def export(db: AsyncSession, scope: Any, archive: Any) -> dict[str, int]:
         conditions = [Media.owner_id == scope.user_id]

@@ -1,9 +1,11 @@
-"""Redacted copies of recordings for share links: faces and plates blurred, no sound or metadata.
+"""Copies of recordings made in the background: the redacted copy a redacted share link
+serves, and the browser-playable copy of a recording whose codecs browsers cannot decode.
 
-A copy is made once per recording, by a background worker, and kept encrypted with the owner's
-data key like the original (so crypto-shredding reaches it too). A redacted link serves only
-this copy: while it is being made the link says so, and when making it failed the link shows
-an error. Nothing here ever falls back to the original.
+Each copy is made once per recording, by a background worker (never while a request waits),
+and kept encrypted with the owner's data key like the original (so crypto-shredding reaches it
+too); it goes with the recording. A redacted link serves only the redacted copy: while it is
+being made the link says so, and when making it failed the link shows an error. Nothing here
+ever falls back to the original.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import os
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,17 +37,90 @@ SUFFIXES = {"video": ".mp4", "photo": ".jpg"}
 READ_CHUNK = 1024 * 1024
 
 
+def _redact(src: Path, dst: Path, kind: str, progress: Any) -> dict[str, Any]:
+    """Run the redactor (in a thread): its report, or RedactionError."""
+    from camtel.media.redact import redact_file
+
+    return summary(redact_file(src, dst, kind, progress=progress))
+
+
+def _transcode(src: Path, dst: Path, kind: str, progress: Any) -> dict[str, Any]:
+    """Write the browser-playable copy (in a thread): its report, or TranscodeError."""
+    from camtel.media.transcode import transcode_file
+
+    return summary(transcode_file(src, dst, kind, progress=progress))
+
+
+def _expected(exc: BaseException) -> bool:
+    """A failure the input explains (unreadable, truncated), not a bug worth a traceback."""
+    from camtel.media.redact import RedactionError
+    from camtel.media.transcode import TranscodeError
+
+    return isinstance(exc, RedactionError | TranscodeError)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Copy:
+    """One kind of copy, and the columns of `Media` that hold its state (None, `pending`,
+    `ready`, `failed`), object key, size and info (content_type, sha256, size, reason,
+    finished_at and the maker's report)."""
+
+    name: str
+    state: str
+    key: str
+    size: str
+    info: str
+    #: Appended to the recording's id to make the copy's encryption object id.
+    tag: bytes
+    make: Callable[[Path, Path, str, Any], dict[str, Any]]
+
+
+REDACTED = Copy(
+    name="redacted",
+    state="redaction",
+    key="redacted_key",
+    size="redacted_size",
+    info="redaction_info",
+    tag=b"redacted",
+    make=_redact,
+)
+PLAYABLE = Copy(
+    name="playable",
+    state="playable",
+    key="playable_key",
+    size="playable_size",
+    info="playable_info",
+    tag=b"playable",
+    make=_transcode,
+)
+COPIES = (REDACTED, PLAYABLE)
+
+
+def object_id(copy: Copy, media_id: uuid.UUID) -> bytes:
+    """The id a copy's object is encrypted under (never the original's)."""
+    return media_id.bytes + copy.tag
+
+
 # Pure decisions
 
 
 def wants_copy(state: str | None) -> bool:
-    """Whether a new redacted link should (re)start making the copy: never asked, or the last
-    attempt failed (a new link is a retry). A copy pending or ready is left alone."""
+    """Whether asking for a copy should (re)start making it: never asked, or the last attempt
+    failed (asking again is a retry). A copy pending or ready is left alone."""
     return state in (None, "failed")
 
 
+def playable_state(media: Media) -> str:
+    """What the player should play: `original` (browsers play it, or it is a photo),
+    `pending` (being analysed, or its playable copy is being made), `ready` (play the copy)
+    or `failed` (no copy could be made: only the original, which browsers may not play)."""
+    if media.playable:
+        return media.playable
+    return "pending" if media.status == "processing" else "original"
+
+
 def summary(report: Any) -> dict[str, Any]:
-    """The JSON-safe numbers of a redaction report (counts, size, wall time)."""
+    """The JSON-safe numbers of a maker's report (counts, size, wall time)."""
     if dataclasses.is_dataclass(report) and not isinstance(report, type):
         fields = dataclasses.asdict(report)
     else:
@@ -60,45 +135,46 @@ def summary(report: Any) -> dict[str, Any]:
 # Asking for a copy
 
 
-def request(media: Media) -> bool:
-    """Mark the recording's redacted copy as wanted; True when the worker must be told
-    (after the caller commits)."""
-    if not wants_copy(media.redaction):
+def request(media: Media, copy: Copy = REDACTED) -> bool:
+    """Mark a recording's copy as wanted; True when the worker must be told (after the
+    caller commits)."""
+    if not wants_copy(getattr(media, copy.state)):
         return False
-    media.redaction = "pending"
-    media.redaction_info = {}
+    setattr(media, copy.state, "pending")
+    setattr(media, copy.info, {})
     return True
 
 
-def submit(lib: MediaLibrary, media_id: uuid.UUID) -> None:
-    """Hand a recording to the running redactor; without one it waits for the next start."""
-    if lib.redactor is not None:
-        lib.redactor.submit(media_id)
+def submit(lib: MediaLibrary, media_id: uuid.UUID, copy: Copy = REDACTED) -> None:
+    """Hand a recording to the running worker for this copy; without one it waits for the
+    next start."""
+    maker = lib.redactor if copy is REDACTED else lib.transcoder
+    if maker is not None:
+        maker.submit(media_id)
 
 
 async def drop(db: AsyncSession, lib: MediaLibrary, media: Media) -> None:
-    """Forget a recording's redacted copy (its object too); the next redacted link remakes
-    it. Used before a recording changes hands: the copy is under the old owner's key."""
-    if media.redacted_key:
-        await lib.store.delete(media.redacted_key)
-    media.redaction, media.redacted_key, media.redacted_size = None, None, 0
-    media.redaction_info = {}
+    """Forget a recording's copies (their objects too), before it changes hands: they are
+    under the old owner's key. The next redacted link remakes the redacted copy; a needed
+    playable copy is asked for again at once."""
+    for copy in COPIES:
+        key = getattr(media, copy.key)
+        if key:
+            await lib.store.delete(key)
+        needed = copy is PLAYABLE and getattr(media, copy.state) is not None
+        setattr(media, copy.state, "pending" if needed else None)
+        setattr(media, copy.key, None)
+        setattr(media, copy.size, 0)
+        setattr(media, copy.info, {})
     await db.flush()
 
 
 # The worker
 
 
-def _redact(src: Path, dst: Path, kind: str, progress: Any) -> dict[str, Any]:
-    """Run the redactor (in a thread): its report, or RedactionError."""
-    from camtel.media.redact import redact_file
-
-    return summary(redact_file(src, dst, kind, progress=progress))
-
-
-def _failure(exc: BaseException) -> str:
+def _failure(exc: BaseException, copy: Copy) -> str:
     text = (str(exc).strip() or type(exc).__name__)[:300]
-    return text if _is_redaction_error(exc) else f"redaction error: {text}"
+    return text if _expected(exc) else f"{copy.name} copy error: {text}"
 
 
 async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
@@ -107,21 +183,22 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
-class Redactor:
-    """Makes the redacted copies asked for (`redaction == "pending"`), one at a time.
+class CopyMaker:
+    """Makes the copies of one kind asked for (state `pending`), one at a time, in a thread.
 
     `submit(media_id)` queues one; `run()` works until `stop()`, and first picks up whatever a
     previous run left pending (a crash, a restart)."""
 
+    copy: Copy = REDACTED
+
     def __init__(self, services: Services) -> None:
         self.services = services
         self.lib = service.library(services)
-        self.lib.redactor = self
         self.work_dir = services.settings.data_dir / "work"
         self._queue: asyncio.Queue[uuid.UUID | None] = asyncio.Queue()
         self._queued: set[uuid.UUID] = set()
         self._resumed = asyncio.Event()
-        #: How far the copy in hand is, 0..1, for the "being prepared" page.
+        #: How far the copy in hand is, 0..1, for pages that say "being prepared".
         self.progress: dict[uuid.UUID, float] = {}
 
     def submit(self, media_id: uuid.UUID) -> None:
@@ -143,10 +220,9 @@ class Redactor:
     async def run(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.work_dir, 0o700)
+        state = getattr(Media, self.copy.state)
         async with self.services.database.session() as db:
-            left = await db.scalars(
-                select(Media.id).where(Media.redaction == "pending").order_by(Media.id)
-            )
+            left = await db.scalars(select(Media.id).where(state == "pending").order_by(Media.id))
             for media_id in left:
                 self.submit(media_id)
         self._resumed.set()
@@ -156,19 +232,20 @@ class Redactor:
                 if media_id is None:
                     return
                 self._queued.discard(media_id)
-                await self.redact(media_id)
+                await self.make(media_id)
             except Exception:
-                log.exception("redacting a recording failed unexpectedly")
+                log.exception("making a copy of a recording failed unexpectedly")
             finally:
                 if media_id is not None:
                     self.progress.pop(media_id, None)
                 self._queue.task_done()
 
-    async def redact(self, media_id: uuid.UUID) -> None:
-        """Make one recording's redacted copy; every failure ends as `failed` with a reason."""
+    async def make(self, media_id: uuid.UUID) -> None:
+        """Make one recording's copy; every failure ends as `failed` with a reason."""
+        copy = self.copy
         async with self.services.database.session() as db:
             media = await db.get(Media, media_id)
-            if media is None or media.redaction != "pending":
+            if media is None or getattr(media, copy.state) != "pending":
                 return
             kind, owner, size = media.kind, media.owner_id, media.size
             original = media.storage_key
@@ -181,7 +258,7 @@ class Redactor:
             return
         stem = f"{media_id}-{secrets.token_hex(4)}"
         src = self.work_dir / f"{stem}.src"
-        dst = self.work_dir / f"{stem}.redacted{SUFFIXES[kind]}"
+        dst = self.work_dir / f"{stem}.{copy.name}{SUFFIXES[kind]}"
         stored: str | None = None
         try:
             await service.decrypt_to_file(
@@ -189,23 +266,23 @@ class Redactor:
             )
             self.progress[media_id] = 0.0
             report = await asyncio.to_thread(
-                _redact, src, dst, kind, lambda done: self.progress.__setitem__(media_id, done)
+                copy.make, src, dst, kind, lambda done: self.progress.__setitem__(media_id, done)
             )
-            stored = service.object_key(owner, f"{media_id}.redacted-{secrets.token_hex(4)}")
+            stored = service.object_key(owner, f"{media_id}.{copy.name}-{secrets.token_hex(4)}")
             plain, sha256 = await service.put_object(
                 self.lib,
                 data_key=data_key,
                 key=stored,
-                object_id=service.redacted_object_id(media_id),
+                object_id=object_id(copy, media_id),
                 chunks=_file_chunks(dst),
                 limit=max(self.lib.limits.max_file_bytes, 4 * size),
             )
             info = {"content_type": CONTENT_TYPES[kind], "sha256": sha256, "size": plain}
             info["report"] = report
         except Exception as exc:
-            if not _is_redaction_error(exc):
-                log.exception("redaction error")
-            stored, info = None, {"reason": _failure(exc)}
+            if not _expected(exc):
+                log.exception("%s copy error", copy.name)
+            stored, info = None, {"reason": _failure(exc, copy)}
         finally:
             for path in (src, dst):
                 await asyncio.to_thread(path.unlink, missing_ok=True)
@@ -216,32 +293,50 @@ class Redactor:
     ) -> None:
         """Record the outcome, unless the recording went away, was dropped or changed hands
         meanwhile: then the new object is stale and goes."""
+        copy = self.copy
         stale: list[str] = []
         async with self.services.database.session() as db:
             media = await db.get(Media, media_id)
-            if media is None or media.redaction != "pending" or media.owner_id != owner:
+            state = getattr(media, copy.state) if media is not None else None
+            if media is None or state != "pending" or media.owner_id != owner:
                 if stored:
                     await self.lib.store.delete(stored)
-                if media is not None and media.redaction == "pending":
+                if media is not None and state == "pending":
                     self.submit(media_id)  # moved to another owner: make it under their key
                 return
-            if media.redacted_key and media.redacted_key != stored:
-                stale.append(media.redacted_key)
+            old = getattr(media, copy.key)
+            if old and old != stored:
+                stale.append(old)
             info["finished_at"] = self.services.clock().isoformat()
             if stored is None:
-                media.redaction, media.redacted_key, media.redacted_size = "failed", None, 0
-                log.info("redacted copy failed", extra={"media_id": str(media_id)})
+                setattr(media, copy.state, "failed")
+                setattr(media, copy.key, None)
+                setattr(media, copy.size, 0)
+                log.info("%s copy failed", copy.name, extra={"media_id": str(media_id)})
             else:
-                media.redaction, media.redacted_key = "ready", stored
-                media.redacted_size = int(info["size"])
-            media.redaction_info = info
+                setattr(media, copy.state, "ready")
+                setattr(media, copy.key, stored)
+                setattr(media, copy.size, int(info["size"]))
+            setattr(media, copy.info, info)
         for key in stale:
             await self.lib.store.delete(key)
 
 
-def _is_redaction_error(exc: BaseException) -> bool:
-    try:
-        from camtel.media.redact import RedactionError
-    except ImportError:
-        return False
-    return isinstance(exc, RedactionError)
+class Redactor(CopyMaker):
+    """Makes the redacted copies redacted share links (and their preview) ask for."""
+
+    copy = REDACTED
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        self.lib.redactor = self
+
+
+class Transcoder(CopyMaker):
+    """Makes the browser-playable copies the analysis asks for."""
+
+    copy = PLAYABLE
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        self.lib.transcoder = self

@@ -19,6 +19,9 @@ STATUSES = ("processing", "ready", "failed")
 #: States of a recording's redacted copy (faces and plates blurred, no audio or metadata);
 #: None until a redacted share link first asks for it.
 REDACTIONS = ("pending", "ready", "failed")
+#: States of a recording's browser-playable copy (H.264 MP4); None when browsers play the
+#: original (or the analysis has not decided yet).
+PLAYABLES = ("pending", "ready", "failed")
 
 
 class Media(IdMixin, CreatedMixin, Base):
@@ -69,6 +72,13 @@ class Media(IdMixin, CreatedMixin, Base):
     redacted_size: Mapped[int] = mapped_column(BigInteger, default=0)
     #: content_type, sha256, reason (when failed), finished_at and what the redactor reported.
     redaction_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The browser-playable copy of a video browsers cannot decode (MPEG-4 Part 2, HEVC...),
+    #: made in the background after analysis (camtel.media.derivatives), kept like the
+    #: redacted copy. Same info fields.
+    playable: Mapped[str | None] = mapped_column(String(8), index=True)
+    playable_key: Mapped[str | None] = mapped_column(String(300))
+    playable_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    playable_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class MediaTrack(Base):

@@ -19,12 +19,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import cv2
 import numpy as np
+
+from camtel.media import encode
+from camtel.media.encode import Frames, Mp4Writer, Picture, join, planes
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +38,10 @@ PHOTO_DETECT_WIDTH = 1600
 DETECT_EVERY = 3  # detection runs on every third video frame...
 HOLD_BEFORE = DETECT_EVERY  # ...and each find covers the frames since the previous run
 HOLD_AFTER = 2 * DETECT_EVERY  # ...and the next two runs, should both miss it
-CRF, PRESET = "23", "veryfast"
 DETECTORS = max(1, os.cpu_count() or 1)  # detection threads for one video
 IN_FLIGHT = 2 * DETECTORS * DETECT_EVERY  # frames decoded ahead, waiting for their detection
 JPEG_QUALITY = 90
+PRESET = encode.PRESET  # x264's speed for redacted copies
 MAX_DECODE_LOSS = 0.02  # of the frames the container announces, before the file counts as cut
 
 T = TypeVar("T")
@@ -381,41 +383,10 @@ def _redact_photo(
     )
 
 
-@dataclasses.dataclass(slots=True)
-class _Picture:
-    """One decoded frame as yuv420p planes (rotated upright), with its time."""
-
-    data: np.ndarray  # (height * 3 / 2, width), the layout PyAV uses for yuv420p
-    pts: int
-
-
-def _planes(data: np.ndarray, width: int, height: int) -> tuple[np.ndarray, ...]:
-    """Views of Y, U and V in a yuv420p array."""
-    flat = data.reshape(-1)
-    y_size, c_size = width * height, (width // 2) * (height // 2)
-    return (
-        flat[:y_size].reshape(height, width),
-        flat[y_size : y_size + c_size].reshape(height // 2, width // 2),
-        flat[y_size + c_size : y_size + 2 * c_size].reshape(height // 2, width // 2),
-    )
-
-
-def _join(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(-1, y.shape[1])
-
-
-def _upright(data: np.ndarray, width: int, height: int, rotation: int) -> np.ndarray:
-    """The frame turned as its display matrix says (the output carries no such matrix)."""
-    turns = round(rotation / 90) % 4  # counter-clockwise quarter turns
-    if turns == 0:
-        return data
-    return _join(*(np.rot90(plane, turns) for plane in _planes(data, width, height)))
-
-
 def _blur_yuv(data: np.ndarray, width: int, height: int, boxes: list[Box]) -> np.ndarray:
-    y, u, v = _planes(data, width, height)
+    y, u, v = planes(data, width, height)
     chroma = [scale(b, 0.5) for b in boxes]
-    return _join(blur_regions(y, boxes), blur_regions(u, chroma), blur_regions(v, chroma))
+    return join(blur_regions(y, boxes), blur_regions(u, chroma), blur_regions(v, chroma))
 
 
 def _open(src: Path) -> Any:
@@ -438,64 +409,41 @@ def _decoded(container: Any, stream: Any) -> Iterator[Any]:
         raise RedactionError(f"the video cannot be decoded: {_why(exc)}") from exc
 
 
-class _Writer:
-    """The output: H.264 yuv420p frames with the source's times, in a fast-start MP4."""
+def _write(writer: Mp4Writer, picture: Picture, boxes: list[Box]) -> int:
+    """Blur the boxes in the picture and write it; 1 when something was blurred."""
+    if not boxes:
+        writer.write(picture)
+        return 0
+    # held boxes of a moving face overlap: their union (the swept area) is blurred once
+    regions = merge(padded(boxes, writer.width, writer.height), threshold=0.0)
+    writer.write(
+        Picture(_blur_yuv(picture.data, writer.width, writer.height, regions), picture.pts)
+    )
+    return 1
 
-    def __init__(self, path: Path, *, width: int, height: int, rate: Fraction, time_base: Fraction):
-        import av
 
-        self.width, self.height, self.time_base = width, height, time_base
-        self.frames = self.blurred = 0
-        self._container = av.open(
-            # bitexact: not even an encoder tag, so the file has no metadata box at all
-            str(path),
-            "w",
-            format="mp4",
-            options={"movflags": "+faststart", "fflags": "+bitexact"},
-        )
-        self._stream = self._container.add_stream("libx264", rate=rate)
-        self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, "yuv420p"
-        self._stream.time_base = self._stream.codec_context.time_base = time_base
-        self._stream.options = {"crf": CRF, "preset": PRESET}
-
-    def write(self, picture: _Picture, boxes: list[Box]) -> None:
-        import av
-
-        data = picture.data
-        if boxes:
-            # held boxes of a moving face overlap: their union (the swept area) is blurred once
-            regions = merge(padded(boxes, self.width, self.height), threshold=0.0)
-            data = _blur_yuv(data, self.width, self.height, regions)
-            self.blurred += 1
-        frame = av.VideoFrame.from_ndarray(data, format="yuv420p")
-        frame.pts, frame.time_base = picture.pts, self.time_base
-        self._container.mux(self._stream.encode(frame))
-        self.frames += 1
-
-    def finish(self) -> None:
-        self._container.mux(self._stream.encode(None))
-
-    def close(self) -> None:
-        self._container.close()
+@dataclasses.dataclass(slots=True)
+class _Tally:
+    faces: int = 0
+    plates: int = 0
+    blurred: int = 0
 
 
 def _settle(
-    item: tuple[_Picture, Future[list[Box]] | None],
-    hold: Hold[_Picture],
-    writer: _Writer,
-    faces: int,
-    plates: int,
-) -> tuple[int, int]:
+    item: tuple[Picture, Future[list[Box]] | None],
+    hold: Hold[Picture],
+    writer: Mp4Writer,
+    tally: _Tally,
+) -> None:
     """Hand the oldest frame, with its detection once finished, to the hold and the writer."""
     picture, search = item
     found = None
     if search is not None:
         found = search.result()
-        faces += sum(b.kind == "face" for b in found)
-        plates += sum(b.kind == "plate" for b in found)
+        tally.faces += sum(b.kind == "face" for b in found)
+        tally.plates += sum(b.kind == "plate" for b in found)
     for ready, boxes in hold.push(picture, found):
-        writer.write(ready, boxes)
-    return faces, plates
+        tally.blurred += _write(writer, ready, boxes)
 
 
 def _redact_video(
@@ -507,53 +455,41 @@ def _redact_video(
         stream = source.streams.video[0]
         stream.thread_type = "AUTO"
         announced = stream.frames or 0
-        time_base = stream.time_base or Fraction(1, 90_000)
-        rate = stream.average_rate or stream.guessed_rate or Fraction(30)
-        step = max(1, round(1 / (rate * time_base)))  # one frame, in time-base units
-        hold: Hold[_Picture] = Hold(before=HOLD_BEFORE, after=HOLD_AFTER)
-        faces = plates = 0
+        frames = Frames(stream, error=RedactionError)
+        hold: Hold[Picture] = Hold(before=HOLD_BEFORE, after=HOLD_AFTER)
+        tally = _Tally()
         # Detection (OpenCV, which lets go of the GIL) runs on every core while this thread
         # decodes and encodes; frames wait in order for their detection before the hold.
         detectors = ThreadPoolExecutor(DETECTORS, thread_name_prefix="redact-detect")
-        in_flight: deque[tuple[_Picture, Future[list[Box]] | None]] = deque()
-        writer: _Writer | None = None
-        first_pts = last_pts = None
+        in_flight: deque[tuple[Picture, Future[list[Box]] | None]] = deque()
+        writer: Mp4Writer | None = None
         try:
             for index, frame in enumerate(_decoded(source, stream)):
+                picture = frames.picture(frame)
                 if writer is None:
-                    rotation = frame.rotation or 0
-                    # yuv420p needs even sizes: an odd last row or column is scaled away
-                    in_w, in_h = frame.width // 2 * 2, frame.height // 2 * 2
-                    if in_w == 0 or in_h == 0:
-                        raise RedactionError("the video frames are too small")
-                    width, height = (in_h, in_w) if round(rotation / 90) % 2 else (in_w, in_h)
-                    writer = _Writer(
-                        dst, width=width, height=height, rate=rate, time_base=time_base
+                    writer = Mp4Writer(
+                        dst,
+                        width=frames.width,
+                        height=frames.height,
+                        rate=frames.rate,
+                        time_base=frames.time_base,
+                        preset=PRESET,
                     )
-                pts = frame.pts if frame.pts is not None else (last_pts or 0) + step
-                if first_pts is None:
-                    first_pts = pts
-                pts -= first_pts
-                if last_pts is not None and pts <= last_pts:
-                    pts = last_pts + step  # missing or repeated times: keep them increasing
-                last_pts = pts
-                data = frame.reformat(width=in_w, height=in_h, format="yuv420p").to_ndarray()
-                data = _upright(data, in_w, in_h, rotation)
                 search = None
                 if index % DETECT_EVERY == 0:
-                    luma = _planes(data, width, height)[0].copy()
+                    luma = planes(picture.data, writer.width, writer.height)[0].copy()
                     search = detectors.submit(detect_gray, luma, max_width=VIDEO_DETECT_WIDTH)
-                in_flight.append((_Picture(data, pts), search))
+                in_flight.append((picture, search))
                 while len(in_flight) > IN_FLIGHT:
-                    faces, plates = _settle(in_flight.popleft(), hold, writer, faces, plates)
+                    _settle(in_flight.popleft(), hold, writer, tally)
                 if progress is not None and announced and index % 10 == 0:
                     progress(min(0.99, index / announced))
             if writer is None:
                 raise RedactionError("the video has no decodable frame")
             while in_flight:
-                faces, plates = _settle(in_flight.popleft(), hold, writer, faces, plates)
-            for picture, boxes in hold.flush():
-                writer.write(picture, boxes)
+                _settle(in_flight.popleft(), hold, writer, tally)
+            for ready, boxes in hold.flush():
+                tally.blurred += _write(writer, ready, boxes)
             writer.finish()
         finally:
             detectors.shutdown(cancel_futures=True)
@@ -566,5 +502,12 @@ def _redact_video(
     if progress is not None:
         progress(1.0)
     return RedactionReport(
-        "video", writer.frames, faces, plates, writer.blurred, writer.width, writer.height, 0.0
+        "video",
+        writer.frames,
+        tally.faces,
+        tally.plates,
+        tally.blurred,
+        writer.width,
+        writer.height,
+        0.0,
     )

@@ -36,7 +36,7 @@ from camtel.media.store import Store, open_store
 if TYPE_CHECKING:
     from camtel.config import Settings
     from camtel.media.analysis import Analyzer
-    from camtel.media.derivatives import Redactor
+    from camtel.media.derivatives import Redactor, Transcoder
     from camtel.services import Services
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ class MediaLibrary:
     limits: MediaLimits = field(default_factory=MediaLimits)
     analyzer: Analyzer | None = None
     redactor: Redactor | None = None
+    transcoder: Transcoder | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> MediaLibrary:
@@ -415,13 +416,15 @@ async def remove(
 
 
 async def delete_media(db: AsyncSession, lib: MediaLibrary, media: Media) -> None:
-    """Remove a recording's objects and rows (no permission check: callers have done it);
-    its share links go with the row (foreign key cascade)."""
+    """Remove a recording's objects (the original, thumbnail, redacted and playable copies)
+    and rows (no permission check: callers have done it); its share links go with the row
+    (foreign key cascade)."""
     await lib.store.delete(media.storage_key)
     if media.thumbnail_key:
         await lib.store.delete(media.thumbnail_key)
-    if media.redacted_key:
-        await lib.store.delete(media.redacted_key)
+    for copy in (media.redacted_key, media.playable_key):
+        if copy:
+            await lib.store.delete(copy)
     await db.execute(delete(MediaTrack).where(MediaTrack.media_id == media.id))
     await db.delete(media)
     await db.flush()

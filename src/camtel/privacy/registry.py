@@ -229,9 +229,10 @@ REGISTRY: dict[str, PersonalData] = {
             "normal 30 days; event and locked 1 year (camtel.media.cleanup)",
             True,
             Erasure.DELETE,
-            "keeping and playing back dash cam recordings, and their redacted copies for share "
-            "links (faces and plates blurred, no sound or metadata); objects erased with the "
-            "row, and the owner's media key destroyed (crypto-shredding)",
+            "keeping and playing back dash cam recordings, their redacted copies for share "
+            "links (faces and plates blurred, no sound or metadata) and browser-playable copies "
+            "of videos browsers cannot decode; objects erased with the row, and the owner's "
+            "media key destroyed (crypto-shredding)",
             link=Link("user", "owner_id"),
         ),
         PersonalData(
