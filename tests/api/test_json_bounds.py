@@ -178,3 +178,24 @@ async def test_geofence_areas_and_schedules_are_bounded(services):
         assert multi.status_code == 201, multi.text
         listed = await http.get("/api/v1/geofences", headers=headers)
         assert listed.status_code == 200 and len(listed.json()) == 2
+
+
+async def test_a_nul_character_in_any_text_field_is_a_clear_422(client, services):  # type: ignore[no-untyped-def]
+    headers, _ = await sign_up(client, services, "nul-text@example.com")
+    device = await client.post(
+        "/api/v1/devices",
+        headers=headers,
+        json={"name": "Van\x001", "unique_id": "nul-1", "protocol": "osmand"},
+    )
+    assert device.status_code == 422, device.text
+    assert "NUL" in device.json()["detail"]
+    profile = await client.patch("/api/v1/me", headers=headers, json={"display_name": "A\x00B"})
+    assert profile.status_code == 422, profile.text
+    fence = await client.post(
+        "/api/v1/geofences",
+        headers=headers,
+        json={"name": "x\x00", "area": {"type": "Point", "coordinates": [8, 50]}, "radius_m": 50},
+    )
+    assert fence.status_code == 422, fence.text
+    listed = await client.get("/api/v1/devices", headers=headers)
+    assert listed.status_code == 200 and listed.json() == []

@@ -8,7 +8,14 @@ import math
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +102,19 @@ StoredJson = Annotated[dict[str, Any], BeforeValidator(_servable)]
 
 
 class Strict(BaseModel):
-    """A request body: unknown fields are refused, strings are trimmed."""
+    """A request body: unknown fields are refused, strings are trimmed, and no text holds a
+    NUL character (PostgreSQL cannot store one; a clear 422 instead of a 500)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Strict:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+            if any(isinstance(text, str) and "\x00" in text for text in texts):
+                raise ValueError(f"{name} may not contain NUL characters")
+        return self
 
 
 class Out(BaseModel):
