@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from camtel.web import account, alerts, devices, fleet, geofences, history, pwa
+from camtel.web import account, alerts, devices, fleet, geofences, history, pwa, recordings
 from camtel.web.assets import STATIC_DIR, STATIC_PREFIX
 from camtel.web.errors import page_for_error
 from camtel.web.pages import MaybeSignedIn, SignInRequired
@@ -16,7 +16,7 @@ from camtel.web.render import tile_sources
 __all__ = ["install", "page_for_error", "tile_sources"]
 
 #: Every page module with its router, in the order their routes are matched.
-PAGES = (account, alerts, devices, fleet, geofences, history, pwa)
+PAGES = (account, alerts, devices, fleet, geofences, history, pwa, recordings)
 
 
 class CachedStatic(StaticFiles):
