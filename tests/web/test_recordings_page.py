@@ -356,6 +356,50 @@ async def test_an_mpeg4_part2_recording_plays_from_its_h264_copy(site, person, p
     assert abs(lat - (fixes[2][0] + fixes[3][0]) / 2) < 1e-5  # half-way between two fixes
 
 
+async def test_an_upload_cut_off_by_a_reload_continues_with_the_same_file(
+    site, person, page, tmp_path
+):
+    source = tmp_path / "2026_0504_093000_002R.MP4"
+    source.write_bytes(clip(seconds=1.0))
+    await _signed_in(page, person, "/app/recordings")
+    calls: list[str] = []
+    page.on(
+        "request",
+        lambda r: calls.append(r.method) if "/api/v1/media/uploads" in r.url else None,
+    )
+
+    async def refuse(route):  # type: ignore[no-untyped-def]
+        await route.abort("connectionreset")
+
+    await page.route("**/api/v1/media/uploads/*", refuse)  # every chunk is cut off
+    await page.get_by_label("Video or photo").set_input_files(str(source))
+    await page.get_by_role("button", name="Upload", exact=True).click()
+    await page.wait_for_function(
+        "() => document.getElementById('upload-status').textContent.includes('trying again')"
+    )
+    await page.unroute("**/api/v1/media/uploads/*")
+    await page.reload()  # the person gives up waiting and reloads
+    await page.get_by_label("Video or photo").set_input_files(str(source))
+    await page.get_by_text(
+        "An earlier upload of this file will continue where it stopped."
+    ).wait_for()
+    await page.get_by_role("button", name="Upload", exact=True).click()
+    await page.wait_for_function(
+        "() => document.getElementById('upload-status').textContent.includes('being analysed')",
+        timeout=30_000,
+    )
+    assert calls.count("POST") == 1, calls  # the same upload, not a second one
+    assert "HEAD" in calls and calls.count("PATCH") >= 2, calls
+    listed = (await person.http.get("/api/v1/media", headers=person.headers)).json()
+    assert [m["filename"] for m in listed] == [source.name]
+    assert listed[0]["size"] == source.stat().st_size and listed[0]["channel"] == "rear"
+    stored = await person.http.get(
+        f"/api/v1/media/{listed[0]['id']}/content", headers=person.headers
+    )
+    assert stored.content == source.read_bytes()
+    page.problems[:] = [p for p in page.problems if "ERR_CONNECTION_RESET" not in p]
+
+
 # Sharing
 
 
