@@ -22,7 +22,7 @@ PG_ADMIN_URL = os.environ.get("CAMTEL_TEST_PG", "postgresql://postgres@127.0.0.1
 
 
 @pytest.fixture(scope="session")
-def data_dir() -> Path:
+def testdata() -> Path:
     """The repository's folder of captured device messages and recordings (tests/data)."""
     return DATA
 

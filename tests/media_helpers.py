@@ -114,8 +114,8 @@ def tus_metadata(**values: str) -> str:
     return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
 
 
-def shared_file(data_dir: Path, name: str) -> bytes:
-    return (data_dir / "fixtures" / name).read_bytes()
+def shared_file(testdata: Path, name: str) -> bytes:
+    return (testdata / "fixtures" / name).read_bytes()
 
 
 def clip_with_sound(seconds: float = 1.0, size: tuple[int, int] = (96, 64), fps: int = 10) -> bytes:

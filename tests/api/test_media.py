@@ -34,10 +34,10 @@ async def _device(world, headers, unique_id="880001"):
     return made.json()["id"]
 
 
-async def test_upload_becomes_ready_with_its_track(media, data_dir):
+async def test_upload_becomes_ready_with_its_track(media, testdata):
     headers, _ = await sign_up(media.http, media.services, "gopro@example.com")
     device = await _device(media, headers)
-    data = shared_file(data_dir, KARMA)
+    data = shared_file(testdata, KARMA)
     made = await upload(media.http, headers, data, "GOPR0001.MP4", device_id=device)
     assert made.status_code == 201, made.text
     assert made.json()["status"] == "processing"
@@ -130,9 +130,9 @@ async def test_a_jpeg_named_mp4_fails_and_keeps_its_bytes(media):
     assert ready["status"] == "ready" and ready["kind"] == "photo" and ready["has_thumbnail"]
 
 
-async def test_truncated_video_fails_with_a_reason(media, data_dir):
+async def test_truncated_video_fails_with_a_reason(media, testdata):
     headers, _ = await sign_up(media.http, media.services, "cut@example.com")
-    made = await upload(media.http, headers, shared_file(data_dir, KARMA)[:100_000], "cut.mp4")
+    made = await upload(media.http, headers, shared_file(testdata, KARMA)[:100_000], "cut.mp4")
     body = await settled(media.http, headers, made.json()["id"])
     assert body["status"] == "failed" and "not a readable video" in body["failure_reason"]
 

@@ -102,9 +102,9 @@ async def test_an_mpeg4_part2_recording_gets_a_playable_copy(world):
     assert (await world.http.get(f"/api/v1/media/{mid}/content", headers=headers)).content == data
 
 
-async def test_what_browsers_play_gets_no_copy(world, data_dir):
+async def test_what_browsers_play_gets_no_copy(world, testdata):
     headers, _ = await sign_up(world.http, world.services, "karma@example.com")
-    body = await _ready(world, headers, shared_file(data_dir, KARMA), "karma.mp4")
+    body = await _ready(world, headers, shared_file(testdata, KARMA), "karma.mp4")
     assert body["probe"]["video_codec"] == "h264" and body["probe"]["pix_fmt"] == "yuvj420p"
     assert body["playable"] == "original"
     await world.transcoder.idle()

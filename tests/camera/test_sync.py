@@ -57,12 +57,12 @@ def said(console: Console) -> str:
 
 
 @pytest.fixture
-def card(tmp_path: Path, data_dir: Path) -> Path:
+def card(tmp_path: Path, testdata: Path) -> Path:
     """A card like a Viofo's, with the GoPro sample standing in for a clip with a GPS track."""
     root = tmp_path / "card"
     populate(root)
     clip = root / "Novatek" / "Movie" / "2026_1126_090000_010F.MP4"
-    shutil.copyfile(data_dir / "fixtures" / "gopro_karma.mp4", clip)
+    shutil.copyfile(testdata / "fixtures" / "gopro_karma.mp4", clip)
     clip.chmod(stat.S_IRUSR | stat.S_IWUSR)
     return root
 

@@ -58,20 +58,20 @@ def test_probe_a_clip_and_a_photo(tmp_path):
     assert image.failure is None and image.kind == "photo" and image.thumbnail
 
 
-def test_bad_files_fail_with_a_reason(tmp_path, data_dir):
+def test_bad_files_fail_with_a_reason(tmp_path, testdata):
     renamed = tmp_path / "photo.mp4"
     renamed.write_bytes(jpeg())
     assert "JPEG" in probe_file(str(renamed), "video").failure
     truncated = tmp_path / "cut.mp4"
-    truncated.write_bytes((data_dir / "fixtures" / KARMA).read_bytes()[:100_000])
+    truncated.write_bytes((testdata / "fixtures" / KARMA).read_bytes()[:100_000])
     assert "not a readable video" in probe_file(str(truncated), "video").failure
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
     assert probe_file(str(empty), "video").failure
 
 
-def test_the_gopro_track(data_dir):
-    found = extract_track(str(data_dir / "fixtures" / KARMA))
+def test_the_gopro_track(testdata):
+    found = extract_track(str(testdata / "fixtures" / KARMA))
     assert found.source_format and found.source_format.startswith("gopro-gpmf")
     assert len(found.points) > 10
     offset, time, lat, lon, *_ = found.points[0]

@@ -34,13 +34,13 @@ def sane(points: list[TrackPoint]) -> None:
 
 
 @pytest.fixture
-def karma(data_dir: Path) -> Path:
-    return data_dir / "fixtures" / "gopro_karma.mp4"
+def karma(testdata: Path) -> Path:
+    return testdata / "fixtures" / "gopro_karma.mp4"
 
 
 @pytest.fixture
-def hero11(data_dir: Path) -> Path:
-    return data_dir / "fixtures" / "gopro_hero11_gpmf.raw"
+def hero11(testdata: Path) -> Path:
+    return testdata / "fixtures" / "gopro_hero11_gpmf.raw"
 
 
 def test_karma_track(karma: Path) -> None:

@@ -270,14 +270,14 @@ def test_video_copy_is_a_bare_faststart_h264(redacted_clip) -> None:
 
 
 def test_dashcam_recording_loses_audio_and_telemetry(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    testdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A real GoPro recording: the GPS track ('gpmd') and the camera's tags do not survive.
 
     This test is about what the container keeps, so the detector is a stub finding one face
     per run and x264 runs at its fastest preset (the real settings take ~10 s on this 13 s clip).
     """
-    src = data_dir / "fixtures" / "gopro_karma.mp4"
+    src = testdata / "fixtures" / "gopro_karma.mp4"
     original = src.read_bytes()
     assert b"gpmd" in original and b"GoPro MET" in original and b"HD5.02" in original
     monkeypatch.setattr(redact, "detect_gray", lambda gray, **_: [Box(10, 10, 40, 40, "face")])

@@ -134,9 +134,9 @@ def test_hevc_becomes_h264(tmp_path: Path) -> None:
     assert _streams(out) == [("video", "h264")]
 
 
-def test_bad_input_fails_with_a_reason(tmp_path: Path, data_dir: Path) -> None:
+def test_bad_input_fails_with_a_reason(tmp_path: Path, testdata: Path) -> None:
     cut = tmp_path / "cut.mp4"
-    cut.write_bytes((data_dir / "fixtures" / KARMA).read_bytes()[:100_000])
+    cut.write_bytes((testdata / "fixtures" / KARMA).read_bytes()[:100_000])
     with pytest.raises(TranscodeError):
         transcode_file(cut, tmp_path / "out.mp4", "video")
     empty = tmp_path / "empty.mp4"

@@ -140,7 +140,7 @@ async def _export_holds_everything(http, headers, device, media_id, recording) -
     assert archive.read(stored) == recording, "the recording comes back decrypted, whole"
 
 
-async def test_erasure_leaves_nothing_in_files_or_logs(services, data_dir, caplog):
+async def test_erasure_leaves_nothing_in_files_or_logs(services, testdata, caplog):
     caplog.set_level(logging.DEBUG)
     sqlite = services.database.dialect == "sqlite"
     data_dir = services.settings.data_dir
@@ -156,7 +156,7 @@ async def test_erasure_leaves_nothing_in_files_or_logs(services, data_dir, caplo
             given = await http.post(f"/api/v1/me/consents/{purpose}/give", headers=alice)
             assert given.status_code == 201, given.text
 
-        recording = shared_file(data_dir, KARMA)
+        recording = shared_file(testdata, KARMA)
         made = await upload(http, alice, recording, "GOPR0042.MP4", device_id=device["id"])
         assert made.status_code == 201, made.text
         media_id = made.json()["id"]

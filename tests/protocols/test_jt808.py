@@ -114,8 +114,8 @@ def vector_bytes(message: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def rows(data_dir):
-    return load_vectors(data_dir, "jt808.tsv")
+def rows(testdata):
+    return load_vectors(testdata, "jt808.tsv")
 
 
 # --- the shared captured frames -------------------------------------------------------------
@@ -465,15 +465,15 @@ def test_bad_subpackage_index():
 # --- framing ---------------------------------------------------------------------------------
 
 
-def frame_pairs(data_dir, suite):
+def frame_pairs(testdata, suite):
     rows = [
-        r for r in load_vectors(data_dir, "frames_and_encoders.tsv") if r[2]["suite"] == suite
+        r for r in load_vectors(testdata, "frames_and_encoders.tsv") if r[2]["suite"] == suite
     ]
     return rows
 
 
-def test_frame_decoder_vectors(data_dir):
-    rows = frame_pairs(data_dir, "jt808-frame-decoder")
+def test_frame_decoder_vectors(testdata):
+    rows = frame_pairs(testdata, "jt808-frame-decoder")
     pairs = [(rows[i + 1][0], rows[i][0]) for i in range(0, len(rows), 2)]
     assert all(rows[i][2]["role"] == "expected" for i in range(0, len(rows), 2))
     assert len(pairs) == 3
@@ -487,8 +487,8 @@ def test_frame_decoder_vectors(data_dir):
             assert frames == [bytes.fromhex(expected_hex)]
 
 
-def test_frame_encoder_vector(data_dir):
-    (row,) = frame_pairs(data_dir, "jt808-frame-encoder")
+def test_frame_encoder_vector(testdata):
+    (row,) = frame_pairs(testdata, "jt808-frame-encoder")
     assert b"\x7e" + jt808.escape(bytes.fromhex("307e087d55")) + b"\x7e" == bytes.fromhex(row[0])
 
 
@@ -517,12 +517,12 @@ def test_escape_round_trip():
 # --- commands ----------------------------------------------------------------------------------
 
 
-def encoder_rows(data_dir):
-    return [r[0] for r in frame_pairs(data_dir, "jt808-command-encoder")]
+def encoder_rows(testdata):
+    return [r[0] for r in frame_pairs(testdata, "jt808-command-encoder")]
 
 
-def test_command_encoder_vectors(data_dir):
-    expected = encoder_rows(data_dir)
+def test_command_encoder_vectors(testdata):
+    expected = encoder_rows(testdata)
     commands = [
         Command("terminal_control", {"command": 0xF0}),
         Command("text", {"text": "Test, Command, 123#", "flags": 1}),

@@ -46,8 +46,8 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("number", range(1, 16))
-def test_every_captured_request(data_dir: Path, number: int) -> None:
-    rows = load_vectors(data_dir, "osmand.tsv")
+def test_every_captured_request(testdata: Path, number: int) -> None:
+    rows = load_vectors(testdata, "osmand.tsv")
     assert len(rows) == 15
     message, check, _context = rows[number - 1]
     status, decoded = decode_request(*_request(message), NOW)
@@ -163,8 +163,8 @@ def test_json_location_in_metres_per_second_and_battery_fraction() -> None:
     }
 
 
-def test_json_extras_keep_their_types(data_dir: Path) -> None:
-    message = load_vectors(data_dir, "osmand.tsv")[1][0]
+def test_json_extras_keep_their_types(testdata: Path) -> None:
+    message = load_vectors(testdata, "osmand.tsv")[1][0]
     _, decoded = decode_request(*_request(message), NOW)
     attributes = decoded.messages[0].attributes
     assert attributes["device_integer_twelve_test"] == 12

@@ -56,8 +56,8 @@ def _positions(decoded) -> list[Position]:
 
 
 @pytest.mark.parametrize("number", range(1, 53))
-def test_every_captured_row_decodes_or_is_refused_by_name(data_dir: Path, number: int) -> None:
-    rows = load_vectors(data_dir, "teltonika.tsv")
+def test_every_captured_row_decodes_or_is_refused_by_name(testdata: Path, number: int) -> None:
+    rows = load_vectors(testdata, "teltonika.tsv")
     assert len(rows) == 52
     message, check, context = rows[number - 1]
     frame = bytes.fromhex(message)
@@ -295,10 +295,10 @@ def test_unknown_codec_is_named() -> None:
 # Frame splitter
 
 
-def test_frame_splitter_vectors(data_dir: Path) -> None:
+def test_frame_splitter_vectors(testdata: Path) -> None:
     rows = [
         (bytes.fromhex(message), context["role"])
-        for message, _check, context in load_vectors(data_dir, "frames_and_encoders.tsv")
+        for message, _check, context in load_vectors(testdata, "frames_and_encoders.tsv")
         if context.get("suite") == "teltonika-frame-decoder"
     ]
     # Traccar's pairs: the expected first frame, then the input it comes from.
@@ -351,10 +351,10 @@ def test_frame_splitter_holds_no_more_than_its_bound() -> None:
 # Command encoder
 
 
-def test_command_encoder_vectors(data_dir: Path) -> None:
+def test_command_encoder_vectors(testdata: Path) -> None:
     expected = [
         bytes.fromhex(message)
-        for message, _check, context in load_vectors(data_dir, "frames_and_encoders.tsv")
+        for message, _check, context in load_vectors(testdata, "frames_and_encoders.tsv")
         if context.get("suite") == "teltonika-command-encoder"
     ]
     # Traccar's test sends "setdigout 11" as text and "03030000000185e8" as raw bytes.
