@@ -11,6 +11,7 @@ import time
 from bisect import bisect_right
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from conftest import check_accessibility, sign_in
 
@@ -122,7 +123,9 @@ def _assert_on_track(state: dict[str, Any], device: str, positions: list[dict[st
 async def _open(page, person, address: str) -> None:  # type: ignore[no-untyped-def]
     """Sign in, then open the history page at `address` (with its query)."""
     await sign_in(page, person, path="/app/history")
-    await page.wait_for_load_state("networkidle")
+    # sign_in's own wait also matches the sign-in page (/login?next=/app/history): wait until
+    # the browser really is on the page, or the navigation below races the sign-in's.
+    await page.wait_for_url(lambda url: urlsplit(url).path == "/app/history")
     await page.goto(address)
 
 
@@ -176,13 +179,14 @@ async def test_a_trip_is_listed_and_replayed_by_its_timestamps(site, person, pag
     await page.get_by_role("button", name="Pause").wait_for()
     await page.wait_for_timeout(1500)
     first = await page.evaluate(READ_REPLAY)
-    await page.wait_for_timeout(1500)
+    await page.wait_for_timeout(2000)
     second = await page.evaluate(READ_REPLAY)
     _assert_on_track(first, van, positions)
     _assert_on_track(second, van, positions)
     assert _marker(second, van)["lon"] > _marker(first, van)["lon"]  # it drives east
+    # (Each reading may lag its frame by a frame's length: a slow machine blurs it a little.)
     rate = (second["clock"] - first["clock"]) / (second["now"] - first["now"])
-    assert 6.5 < rate < 8.5, rate
+    assert 6 < rate < 10, rate
     await page.get_by_role("button", name="Pause").click()
     paused = await page.evaluate(READ_REPLAY)
     await page.wait_for_timeout(300)
@@ -207,11 +211,16 @@ async def test_a_trip_is_listed_and_replayed_by_its_timestamps(site, person, pag
     for _ in range(4):
         await page.get_by_role("button", name="Zoom in").click()
     await slider.fill(str(int(datetime.fromisoformat(trip["end"]["time"]).timestamp() * 1000)))
-    marker = page.locator(f'[data-testid="replay-marker"][data-device-id="{van}"]')
-    await page.wait_for_timeout(600)
-    box, frame = await marker.bounding_box(), await page.get_by_test_id("map").bounding_box()
-    assert frame["x"] <= box["x"] <= frame["x"] + frame["width"] - box["width"]
-    assert frame["y"] <= box["y"] <= frame["y"] + frame["height"] - box["height"]
+    await page.wait_for_function(
+        """id => {
+          const m = document.querySelector(`[data-testid=replay-marker][data-device-id='${id}']`)
+            .getBoundingClientRect();
+          const f = document.querySelector('[data-testid=map]').getBoundingClientRect();
+          return m.left >= f.left && m.right <= f.right && m.top >= f.top && m.bottom <= f.bottom;
+        }""",
+        arg=van,
+        timeout=5_000,
+    )
 
     # What is shown can be downloaded.
     link = page.get_by_role("link", name="Download Van 1 as GPX")
