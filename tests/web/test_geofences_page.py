@@ -36,6 +36,18 @@ async def _map_ready(page) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+async def _settled(page, locator) -> dict:  # type: ignore[no-untyped-def]
+    """The element's box once it has stopped moving (map animations are over)."""
+    last = None
+    for _ in range(50):
+        box = await locator.bounding_box()
+        if box == last:
+            return box
+        last = box
+        await page.wait_for_timeout(150)
+    raise AssertionError("the element kept moving")
+
+
 async def test_a_drawn_fence_alerts_live_when_a_vehicle_leaves_it(site, person, page):
     van = await _device(person, "Van 1", "van-1")
     await strict_csp(page, "**/app/geofences")
@@ -70,7 +82,26 @@ async def test_a_drawn_fence_alerts_live_when_a_vehicle_leaves_it(site, person, 
     (fence,) = await _fences(person)
     assert fence["kind"] == "polygon" and fence["device_ids"] == [van]
     assert fence["breach_on"] == "exit"
+    drawn = fence["area"]["coordinates"][0]
+
+    # Edit the shape: drag a corner outwards with the mouse, then save.
+    await row.get_by_role("button", name="Edit").click()
+    corner = page.get_by_role("button", name="Corner of the shape").first
+    await corner.wait_for()
+    await _settled(page, corner)  # the map zooms to the fence first
+    await corner.scroll_into_view_if_needed()  # on a phone the form is below the map
+    spot = await _settled(page, corner)
+    x, y = spot["x"] + spot["width"] / 2, spot["y"] + spot["height"] / 2
+    await page.mouse.move(x, y)
+    await page.mouse.down()
+    await page.mouse.move(x - 20, y - 20, steps=5)
+    await page.mouse.move(x - 40, y - 40, steps=5)
+    await page.mouse.up()
+    await page.get_by_role("button", name="Save geofence").click()
+    await page.get_by_role("heading", name="Edit geofence").wait_for(state="hidden")
+    (fence,) = await _fences(person)
     ring = fence["area"]["coordinates"][0]
+    assert len(ring) == 5 and ring != drawn
     assert len(ring) == 5 and ring[0] == ring[-1]
     lon = sum(p[0] for p in ring[:-1]) / 4
     lat = sum(p[1] for p in ring[:-1]) / 4

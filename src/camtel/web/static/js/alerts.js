@@ -323,6 +323,8 @@ async function loadRules() {
   $("quiet-end").value = quiet ? quiet.quiet_end : "";
   syncAll();
   showOtherRules(others);
+  $("rules-fields").disabled = false;
+  $("rules-form").setAttribute("aria-busy", "false");
 }
 
 $("rules-form").addEventListener("submit", async (submitted) => {
