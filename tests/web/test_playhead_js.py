@@ -1,22 +1,14 @@
-"""The player's clock arithmetic (static/js/playhead.js), run under Node without a browser:
+"""The player's clock arithmetic (static/js/playhead.js), run in Chromium without the app:
 the position at a play time is interpolated between the track points around it (found by
 binary search on their offsets), clicks find the nearest point, play times read as m:ss, and
 events land at their offset in the recording."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "src/camtel/web/static/js"
-NODE = shutil.which("node")
-
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+from jsmodules import Runner, module_runner
 
 MEDIA = "0190a2f0-0000-7000-8000-000000000001"
 TRACK = {
@@ -38,27 +30,14 @@ TRACK = {
 }
 
 
-def run(tmp_path: Path, body: str) -> Any:
-    """Run `body` (JavaScript with `m` = the playhead module) and return what it prints."""
-    for name in ("playhead.js", "replay.js"):
-        shutil.copy(SCRIPTS / name, tmp_path / name)
-    (tmp_path / "package.json").write_text('{"type": "module"}')
-    (tmp_path / "main.js").write_text(
-        "const m = await import('./playhead.js');\n"
-        f"const track = {json.dumps(TRACK)};\n"
-        f"const out = (() => {{ {body} }})();\nconsole.log(JSON.stringify(out));\n"
-    )
-    done = subprocess.run(
-        [NODE, str(tmp_path / "main.js")], capture_output=True, text=True, timeout=30, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+@pytest.fixture(scope="module")
+def run() -> Iterator[Runner]:
+    with module_runner("playhead.js", track=TRACK) as runner:
+        yield runner
 
 
-def test_position_at_play_time(tmp_path: Path) -> None:
-    out = run(
-        tmp_path,
-        "const t = new m.PlayTrack(track);"
+def test_position_at_play_time(run: Runner) -> None:
+    out = run("const t = new m.PlayTrack(track);"
         " return [0, 0.5, 1.0, 1.5, 2.0, 3.5, 4.5, 9].map((s) => t.at(s));",
     )
     before, first, half, second, between, late, last, after = out
@@ -72,10 +51,8 @@ def test_position_at_play_time(tmp_path: Path) -> None:
     assert last == after == {"lat": 52.003, "lon": 13.004, "speed": 0, "index": 3}
 
 
-def test_no_track_and_one_point(tmp_path: Path) -> None:
-    out = run(
-        tmp_path,
-        "const none = new m.PlayTrack(null), empty = new m.PlayTrack({features: []});"
+def test_no_track_and_one_point(run: Runner) -> None:
+    out = run("const none = new m.PlayTrack(null), empty = new m.PlayTrack({features: []});"
         " const one = new m.PlayTrack({features: [{geometry: {type: 'Point',"
         " coordinates: [8.5, 47.4]}, properties: {offsets_s: [2]}}]});"
         " return [none.length, none.at(1), empty.length, one.at(0), one.at(5), one.latLngs()];",
@@ -89,21 +66,17 @@ def test_no_track_and_one_point(tmp_path: Path) -> None:
     ]
 
 
-def test_nearest_point_and_clock(tmp_path: Path) -> None:
-    out = run(
-        tmp_path,
-        "const t = new m.PlayTrack(track);"
+def test_nearest_point_and_clock(run: Runner) -> None:
+    out = run("const t = new m.PlayTrack(track);"
         " return [t.nearest(52.0009, 13.0021), t.nearest(52.0029, 13.0041), t.nearest(51, 12),"
         " ['0', '7.9', '65', '3600', '3725.2'].map((s) => m.clock(Number(s))), m.clock(-3)];",
     )
     assert out == [1, 3, 0, ["0:00", "0:07", "1:05", "1:00:00", "1:02:05"], "0:00"]
 
 
-def test_events_land_at_their_offset(tmp_path: Path) -> None:
+def test_events_land_at_their_offset(run: Runner) -> None:
     start = "Date.parse('2026-05-04T09:30:00Z')"
-    out = run(
-        tmp_path,
-        f"const at = {{ mediaId: '{MEDIA}', startMs: {start}, durationS: 60 }};"
+    out = run(f"const at = {{ mediaId: '{MEDIA}', startMs: {start}, durationS: 60 }};"
         " const peak = { time: '2026-05-04T09:30:12.400Z',"
         f" attributes: {{ media_id: '{MEDIA}', offset_s: 12.25 }} }};"
         " const alarm = { time: '2026-05-04T09:30:30Z', attributes: { alarm: 'sos' } };"

@@ -1,43 +1,23 @@
-"""The history page's replay arithmetic (static/js/replay.js), run under Node without a
-browser: the position at a time is found by timestamps and interpolated, gaps hold the last
-fix, and the clock runs at its rate in wall time."""
+"""The history page's replay arithmetic (static/js/replay.js), run as a module in Debian's
+Chromium on a blank page, without the app: the position at a time is found by timestamps and
+interpolated, gaps hold the last fix, and the clock runs at its rate in wall time."""
 
 from __future__ import annotations
 
-import base64
 import json
-import shutil
-import subprocess
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-
-REPLAY = Path(__file__).resolve().parents[2] / "src/camtel/web/static/js/replay.js"
-NODE = shutil.which("node")
-
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+from jsmodules import Runner, module_runner
 
 T0 = "2025-05-01T08:00:00Z"
 MS0 = 1746086400000  # T0 in ms
 
 
-def run(body: str) -> Any:
-    """Run `body` (JavaScript with `m` = the replay module) and return what it prints as JSON."""
-    source = base64.b64encode(REPLAY.read_bytes()).decode()
-    script = (
-        f"const m = await import('data:text/javascript;base64,{source}');\n"
-        f"const out = (() => {{ {body} }})();\nconsole.log(JSON.stringify(out));"
-    )
-    done = subprocess.run(
-        [NODE, "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+@pytest.fixture(scope="module")
+def run() -> Iterator[Runner]:
+    with module_runner("replay.js") as runner:
+        yield runner
 
 
 FIXES = [
@@ -52,7 +32,7 @@ FIXES = [
 ]
 
 
-def test_the_position_at_a_time_is_interpolated_between_the_fixes_around_it() -> None:
+def test_the_position_at_a_time_is_interpolated_between_the_fixes_around_it(run: Runner) -> None:
     got = run(
         f"const tr = new m.Track({json.dumps(FIXES)});"
         f"return [2500, 15000, 25000, 30000].map((d) => tr.at({MS0} + d)).concat([tr.length]);"
@@ -68,7 +48,7 @@ def test_the_position_at_a_time_is_interpolated_between_the_fixes_around_it() ->
     assert exact["lon"] == pytest.approx(13.003) and exact["index"] == 3
 
 
-def test_a_gap_holds_the_last_fix_dimmed_and_the_ends_hold_the_first_and_last() -> None:
+def test_a_gap_holds_the_last_fix_dimmed_and_the_ends_hold_the_first_and_last(run: Runner) -> None:
     got = run(
         f"const tr = new m.Track({json.dumps(FIXES)});"
         f"return [-60000, 0, 600000, 1230000, 1230000 + 400000].map((d) => tr.at({MS0} + d));"
@@ -83,7 +63,7 @@ def test_a_gap_holds_the_last_fix_dimmed_and_the_ends_hold_the_first_and_last() 
     assert long_after["course"] == gap["course"] == pytest.approx(25.6, abs=0.5)
 
 
-def test_a_track_over_the_antimeridian_goes_the_short_way() -> None:
+def test_a_track_over_the_antimeridian_goes_the_short_way(run: Runner) -> None:
     fixes = [
         {"time": T0, "latitude": -17.0, "longitude": 179.9},
         {"time": "2025-05-01T08:00:10Z", "latitude": -17.0, "longitude": -179.9},
@@ -92,7 +72,7 @@ def test_a_track_over_the_antimeridian_goes_the_short_way() -> None:
     assert got["lon"] == pytest.approx(-179.95)
 
 
-def test_the_binary_search_finds_the_last_time_at_or_before() -> None:
+def test_the_binary_search_finds_the_last_time_at_or_before(run: Runner) -> None:
     got = run(
         "const times = [10, 20, 20, 30];"
         "return [5, 10, 15, 20, 25, 30, 99].map((t) => m.lastAtOrBefore(times, t));"
@@ -100,7 +80,7 @@ def test_the_binary_search_finds_the_last_time_at_or_before() -> None:
     assert got == [-1, 0, 0, 2, 2, 3, 3]
 
 
-def test_the_clock_runs_at_its_rate_in_wall_time_and_stops_at_the_end() -> None:
+def test_the_clock_runs_at_its_rate_in_wall_time_and_stops_at_the_end(run: Runner) -> None:
     got = run(
         "const c = new m.Clock(); c.setRange(1000, 61000); c.rate = 16;"
         "const seen = [c.time]; c.advance(1000); seen.push(c.time);"  # paused: no change
