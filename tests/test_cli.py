@@ -142,7 +142,8 @@ def test_demo_serves_a_working_api(tmp_path):
         assert len(devices) == 3
         assert all(d["protocol"] == "jt808" for d in devices)
         fences = httpx.get(f"{base}/api/v1/geofences", headers=headers).json()
-        assert len(fences) == 5 and all(f["kind"] == "circle" for f in fences)
+        kinds = sorted(f["kind"] for f in fences)
+        assert kinds == ["circle"] * 5 + ["polygon"] * 5, "two fences around each city centre"
         token_only = headers["Authorization"].split()[1]
         live = asyncio.run(_first_live_position(port, token_only))
         assert live["device_id"] in {d["id"] for d in devices}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -77,8 +78,9 @@ def drive(services: Services, *, port: int) -> asyncio.Task[object]:
 
 
 async def _fence_city_centres(db, *, caller, now) -> None:  # type: ignore[no-untyped-def]
-    """A 3 km "City centre" fence around each city the simulated dash cams drive in (they roam
-    about 6 km around it), so the demo shows enter/exit events and notifications."""
+    """Two fences around the centre of each city the simulated dash cams drive in (they roam
+    about 6 km around it): a 3 km circle ("<city> centre") and a 2.5 km square of streets
+    ("<city> old town"), so the demo shows enter/exit events and notifications at once."""
     from camtel.geofences import service as fences
     from camtel.geofences.models import Geofence
     from camtel.sim.routes import CITIES
@@ -94,6 +96,25 @@ async def _fence_city_centres(db, *, caller, now) -> None:  # type: ignore[no-un
                 radius_m=3000,
                 now=now,
                 area={"type": "Point", "coordinates": [city.longitude, city.latitude]},
+            )
+        name = f"{city.name} old town"
+        if name not in existing:
+            dlat = 1250 / 111_320
+            dlon = dlat / max(0.2, math.cos(math.radians(city.latitude)))
+            lat, lon = city.latitude, city.longitude
+            ring = [
+                [lon - dlon, lat - dlat],
+                [lon + dlon, lat - dlat],
+                [lon + dlon, lat + dlat],
+                [lon - dlon, lat + dlat],
+                [lon - dlon, lat - dlat],
+            ]
+            await fences.create(
+                db,
+                caller=caller,
+                name=name,
+                now=now,
+                area={"type": "Polygon", "coordinates": [ring]},
             )
 
 
