@@ -302,3 +302,42 @@ async def test_a_fence_name_is_text_never_markup(site, person, page):
     await check_accessibility(page, "geofences")
     assert dialogs == []
     assert await page.evaluate("() => window.__pwned === undefined")
+
+
+async def test_a_corridor_and_a_circle_drawn_with_the_mouse(site, person, page):
+    await sign_in(page, person, path="/app/geofences")
+    await _map_ready(page)
+    box = await page.get_by_test_id("map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    await page.get_by_role("button", name="Draw a corridor").click()
+    for x, y in [(cx - 100, cy + 40), (cx, cy - 30), (cx + 100, cy + 40)]:
+        await page.mouse.click(x, y)
+        await page.wait_for_timeout(150)
+    await page.get_by_role("button", name="Finish shape").click()
+    await page.get_by_label("Corridor width (m)").fill("120")
+    await page.get_by_label("Name", exact=True).fill("Motorway")
+    await page.get_by_role("button", name="Save geofence").click()
+    await page.get_by_test_id("geofence").filter(has_text="Motorway").wait_for()
+
+    # A circle is at most 100 km across: zoom in first.
+    for _ in range(4):
+        await page.get_by_role("button", name="Zoom in").click()
+        await page.wait_for_timeout(300)
+    await page.get_by_role("button", name="Draw a circle").click()
+    await page.mouse.click(cx - 60, cy)
+    await page.wait_for_timeout(150)
+    await page.mouse.click(cx + 20, cy)
+    radius = page.get_by_label("Radius (metres)")
+    await radius.wait_for()
+    drawn = float(await radius.input_value())
+    assert drawn > 0
+    await page.get_by_label("Name", exact=True).fill("Depot")
+    await page.get_by_role("button", name="Save geofence").click()
+    await page.get_by_test_id("geofence").filter(has_text="Depot").wait_for()
+
+    fences = {f["name"]: f for f in await _fences(person)}
+    assert fences["Motorway"]["kind"] == "corridor" and fences["Motorway"]["width_m"] == 120
+    assert len(fences["Motorway"]["area"]["coordinates"]) == 3
+    assert fences["Depot"]["kind"] == "circle"
+    assert abs(fences["Depot"]["radius_m"] - drawn) <= 1

@@ -24,7 +24,17 @@ const map = createMap(mapElement);
 map.on("layeradd", ({ layer }) => {
   if (layer.options && layer.options.pane === "world") Object.assign(layer.options, { pmIgnore: true, snapIgnore: true });
 });
-map.pm.setLang(lang === "de" ? "de" : "en");
+// geoman's hints beside the pointer, in our words (and the polite form in German).
+map.pm.setLang("camtel", {
+  tooltips: {
+    firstVertex: t("Click to place the first point"),
+    continueLine: t("Click to place the next point"),
+    finishLine: t("Click the last point again to finish"),
+    finishPoly: t("Click the first corner to close the area"),
+    startCircle: t("Click to place the centre"),
+    finishCircle: t("Click to place the edge"),
+  },
+}, lang === "de" ? "de" : "en");
 map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, finishOn: null, pathOptions: DRAFT_STYLE, templineStyle: { color: COLOURS.draft }, hintlineStyle: { color: COLOURS.draft, dashArray: "5 5" } });
 
 // geoman's handles are Leaflet markers (role "button", focusable) that only a mouse can drag:
