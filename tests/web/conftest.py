@@ -98,6 +98,16 @@ class Person:
     headers: dict[str, str]
     http: httpx.AsyncClient
 
+    async def device(self, name: str, unique_id: str, protocol: str = "osmand") -> str:
+        """Add a device through the API; its id."""
+        made = await self.http.post(
+            "/api/v1/devices",
+            headers=self.headers,
+            json={"name": name, "unique_id": unique_id, "protocol": protocol},
+        )
+        assert made.status_code == 201, made.text
+        return str(made.json()["id"])
+
 
 @pytest.fixture
 async def person(site: Site) -> AsyncIterator[Person]:

@@ -22,12 +22,11 @@ DEPOT = {
 
 
 async def _device(person, name: str, unique_id: str) -> dict:  # type: ignore[no-untyped-def]
-    made = await person.http.post(
-        "/api/v1/devices",
-        headers=person.headers,
-        json={"name": name, "unique_id": unique_id, "protocol": "osmand"},
+    """Add a device; the whole device as the API answers it."""
+    made = await person.http.get(
+        f"/api/v1/devices/{await person.device(name, unique_id)}", headers=person.headers
     )
-    assert made.status_code == 201, made.text
+    assert made.status_code == 200, made.text
     return made.json()
 
 

@@ -20,16 +20,6 @@ from support import PASSWORD
 HOSTILE = "<script>alert(1)</script>"
 
 
-async def _device(person, name: str, unique_id: str, protocol: str = "osmand") -> str:  # type: ignore[no-untyped-def]
-    made = await person.http.post(
-        "/api/v1/devices",
-        headers=person.headers,
-        json={"name": name, "unique_id": unique_id, "protocol": protocol},
-    )
-    assert made.status_code == 201, made.text
-    return made.json()["id"]
-
-
 async def _field_error(page, field) -> str:  # type: ignore[no-untyped-def]
     await page.wait_for_function(
         "el => el.getAttribute('aria-invalid') === 'true'", arg=await field.element_handle()
@@ -83,7 +73,7 @@ async def test_a_jt808_dash_cam_is_added_and_its_set_up_is_explained(site, perso
 
 
 async def test_a_device_name_stays_text_and_the_device_is_renamed_and_deleted(site, person, page):
-    await _device(person, HOSTILE, "phone-1")
+    await person.device(HOSTILE, "phone-1")
     dialogs: list[str] = []
     page.on("dialog", lambda d: dialogs.append(d.message))
     await sign_in(page, person, path="/app/devices")
@@ -127,7 +117,7 @@ async def _operator(site):  # type: ignore[no-untyped-def]
 
 
 async def test_a_viewer_sees_the_device_but_may_not_rename_or_delete_it(site, person, page):
-    await _device(person, "Shared van", "shared-1")
+    await person.device("Shared van", "shared-1")
     org = (await person.http.get("/api/v1/me", headers=person.headers)).json()["organizations"]
     async with site.services.database.session() as db:
         viewer = await accounts.create_account(

@@ -9,18 +9,8 @@ from conftest import check_accessibility, sign_in
 HOSTILE = "<script>alert(1)</script>"
 
 
-async def _device(person, name: str, unique_id: str) -> str:  # type: ignore[no-untyped-def]
-    made = await person.http.post(
-        "/api/v1/devices",
-        headers=person.headers,
-        json={"name": name, "unique_id": unique_id, "protocol": "osmand"},
-    )
-    assert made.status_code == 201, made.text
-    return made.json()["id"]
-
-
 async def test_a_reporting_device_moves_on_the_map_without_reloading(site, person, page):
-    van = await _device(person, "Van 1", "van-1")
+    van = await person.device("Van 1", "van-1")
     await site.report("van-1", 52.5200, 13.4050, speed_knots=20, timestamp=int(time.time()) - 5)
     await sign_in(page, person)
 
@@ -48,7 +38,7 @@ async def test_a_reporting_device_moves_on_the_map_without_reloading(site, perso
 
 
 async def test_a_device_name_is_shown_as_text_never_run(site, person, page):
-    hostile = await _device(person, HOSTILE, "hostile-1")
+    hostile = await person.device(HOSTILE, "hostile-1")
     await site.report("hostile-1", 48.1, 11.6, timestamp=int(time.time()))
     dialogs: list[str] = []
     page.on("dialog", lambda d: dialogs.append(d.message))

@@ -14,16 +14,6 @@ from conftest import check_accessibility, sign_in
 HOSTILE = "<script>alert(1)</script>"
 
 
-async def _device(person, name: str, unique_id: str) -> str:  # type: ignore[no-untyped-def]
-    made = await person.http.post(
-        "/api/v1/devices",
-        headers=person.headers,
-        json={"name": name, "unique_id": unique_id, "protocol": "osmand"},
-    )
-    assert made.status_code == 201, made.text
-    return made.json()["id"]
-
-
 async def _fences(person) -> list[dict]:  # type: ignore[no-untyped-def]
     answer = await person.http.get("/api/v1/geofences", headers=person.headers)
     assert answer.status_code == 200, answer.text
@@ -49,7 +39,7 @@ async def _settled(page, locator) -> dict:  # type: ignore[no-untyped-def]
 
 
 async def test_a_drawn_fence_alerts_live_when_a_vehicle_leaves_it(site, person, page):
-    van = await _device(person, "Van 1", "van-1")
+    van = await person.device("Van 1", "van-1")
     await strict_csp(page, "**/app/geofences")
     # The person asks for fence alerts in the inbox (no rule, no inbox).
     await sign_in(page, person, path="/app/alerts")
@@ -126,7 +116,7 @@ async def test_a_drawn_fence_alerts_live_when_a_vehicle_leaves_it(site, person, 
 
 
 async def test_a_circle_by_keyboard_is_refused_then_saved_edited_and_deleted(site, person, page):
-    await _device(person, "Van 1", "van-1")
+    await person.device("Van 1", "van-1")
     await strict_csp(page, "**/app/geofences")
     await sign_in(page, person, path="/app/geofences")
     await _map_ready(page)
@@ -275,7 +265,7 @@ async def test_geojson_and_gpx_files_become_fences(site, person, page):
 
 
 async def test_a_fence_name_is_text_never_markup(site, person, page):
-    van = await _device(person, HOSTILE, "hostile-1")
+    van = await person.device(HOSTILE, "hostile-1")
     made = await person.http.post(
         "/api/v1/geofences",
         headers=person.headers,

@@ -21,16 +21,6 @@ STEP_S = 10
 TIMES = "\N{MULTIPLICATION SIGN}"  # the replay speeds' names end in it
 
 
-async def _device(person, name: str, unique_id: str) -> str:  # type: ignore[no-untyped-def]
-    made = await person.http.post(
-        "/api/v1/devices",
-        headers=person.headers,
-        json={"name": name, "unique_id": unique_id, "protocol": "osmand"},
-    )
-    assert made.status_code == 201, made.text
-    return made.json()["id"]
-
-
 def _start_of_drive(minutes_ago: int, lasting_s: int) -> int:
     """An epoch second some minutes ago such that the whole drive falls on one local day."""
     start = int(time.time()) - minutes_ago * 60
@@ -140,7 +130,7 @@ def _km(metres: float) -> str:
 
 
 async def test_a_trip_is_listed_and_replayed_by_its_timestamps(site, person, page):
-    van = await _device(person, "Van 1", "van-1")
+    van = await person.device("Van 1", "van-1")
     speeds = [20 + (i * 7) % 90 for i in range(61)]  # ten minutes, 20 to 110 km/h
     start = _start_of_drive(45, 6 * 60 + 62 * STEP_S)
     sent = await _drive(site, "van-1", start, speeds, lat=52.5, lon=13.4, parked_before=7)
@@ -233,8 +223,8 @@ async def test_a_trip_is_listed_and_replayed_by_its_timestamps(site, person, pag
 
 
 async def test_several_vehicles_are_replayed_together_on_one_clock(site, person, page):
-    van = await _device(person, "Van 1", "van-1")
-    truck = await _device(person, "Truck 2", "truck-2")
+    van = await person.device("Van 1", "van-1")
+    truck = await person.device("Truck 2", "truck-2")
     start = _start_of_drive(30, 19 * STEP_S)
     sent_van = await _drive(site, "van-1", start, [50] * 19, lat=52.5, lon=13.4)
     sent_truck = await _drive(
@@ -274,7 +264,7 @@ async def test_several_vehicles_are_replayed_together_on_one_clock(site, person,
 
 
 async def test_a_device_name_is_shown_as_text_never_run(site, person, page):
-    hostile = await _device(person, HOSTILE, "hostile-1")
+    hostile = await person.device(HOSTILE, "hostile-1")
     start = _start_of_drive(20, 5 * STEP_S)
     sent = await _drive(site, "hostile-1", start, [40] * 5, lat=48.1, lon=11.6)
     await _stored(person, hostile, sent)

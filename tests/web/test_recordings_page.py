@@ -25,16 +25,6 @@ HOSTILE = "<script>alert(1)</script>"
 DATA = Path(__file__).resolve().parents[1] / "data" / "fixtures"
 
 
-async def _device(person, name: str, unique_id: str) -> str:  # type: ignore[no-untyped-def]
-    made = await person.http.post(
-        "/api/v1/devices",
-        headers=person.headers,
-        json={"name": name, "unique_id": unique_id, "protocol": "osmand"},
-    )
-    assert made.status_code == 201, made.text
-    return made.json()["id"]
-
-
 async def _upload(
     http: httpx.AsyncClient, headers: dict, data: bytes, name: str, **fields: str
 ) -> str:
@@ -194,7 +184,7 @@ def dashcam_clip(seconds: int = 6) -> tuple[bytes, list[tuple[float, float]]]:
 
 
 async def test_upload_then_play_with_the_map_on_the_video_clock(site, person, page):
-    van = await _device(person, "Drone van", "drone-1")
+    van = await person.device("Drone van", "drone-1")
     await _signed_in(page, person, "/app/recordings")
     # The first chunk is cut off on its way: the page asks the server how far it got (HEAD)
     # and sends again from there.
@@ -323,7 +313,7 @@ async def test_upload_then_play_with_the_map_on_the_video_clock(site, person, pa
 
 
 async def test_an_mpeg4_part2_recording_plays_from_its_h264_copy(site, person, page):
-    await _device(person, "Dash cam van", "dashcam-1")
+    await person.device("Dash cam van", "dashcam-1")
     data, fixes = dashcam_clip(seconds=6)
     devices = (await person.http.get("/api/v1/devices", headers=person.headers)).json()
     media_id = await _upload(
@@ -516,8 +506,8 @@ async def test_another_organisations_recording_is_not_found(site, person, page):
 
 
 async def test_library_filters_paging_and_names_that_stay_text(site, person, page):
-    first = await _device(person, "Van A", "van-a")
-    second = await _device(person, HOSTILE, "van-b")
+    first = await person.device("Van A", "van-a")
+    second = await person.device(HOSTILE, "van-b")
     dialogs: list[str] = []
     page.on("dialog", lambda d: dialogs.append(d.message))
     karma = await _upload(

@@ -252,17 +252,13 @@ class LatestPositionOut(PositionOut):
 )
 async def latest_positions(caller: CallerDep, db: Db, services: Svc) -> list[LatestPositionOut]:
     rows = await service.latest_positions(db, caller=caller)
-    now = services.clock()
-    for device, _position in rows:
-        audit.record(
-            db,
-            subject=device.driver_id,
-            actor=caller.user.id,
-            role=str(caller.roles.get(device.organization_id, "")),
-            action="read_positions",
-            resource=f"device:{device.id}",
-            now=now,
-        )
+    await audit.record_device_reads(
+        db,
+        caller=caller,
+        device_ids=[device.id for device, _position in rows],
+        action="read_positions",
+        now=services.clock(),
+    )
     return [
         LatestPositionOut.model_validate(
             {**PositionOut.model_validate(position).model_dump(), "device_id": device.id}
