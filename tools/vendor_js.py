@@ -52,7 +52,11 @@ PACKAGES: list[tuple[str, str, dict[str, str]]] = [
     (
         "world-atlas",
         "2.0.2",
-        {"countries-50m.json": "countries-50m.json", "LICENSE": "LICENSE"},
+        {
+            "land-50m.json": "land-50m.json",
+            "countries-110m.json": "countries-110m.json",
+            "LICENSE": "LICENSE",
+        },
     ),
 ]
 

@@ -36,6 +36,13 @@ async def test_a_reporting_device_moves_on_the_map_without_reloading(site, perso
     )
     assert "Moving" in await page.locator("#device-list").inner_text()
 
+    # The marker is a button for the keyboard too: Enter opens the vehicle's details.
+    await marker.focus()
+    await page.keyboard.press("Enter")
+    details = page.get_by_role("complementary")
+    await details.get_by_role("heading", name="Van 1").wait_for()
+    assert await marker.get_attribute("aria-label") == "Van 1"
+
 
 async def test_a_device_name_is_shown_as_text_never_run(site, person, page):
     hostile = await person.device(HOSTILE, "hostile-1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse, Response
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -42,4 +43,7 @@ def install(app: FastAPI) -> None:
         return page_for_error(request, 401, exc)
 
     app.add_exception_handler(SignInRequired, sign_in_first)
-    app.mount(STATIC_PREFIX, CachedStatic(directory=STATIC_DIR), name="static")
+    # Scripts, styles and map data are text that compresses 3-5 times; only /static is
+    # compressed (media answers keep their byte ranges untouched).
+    static = GZipMiddleware(CachedStatic(directory=STATIC_DIR), minimum_size=1024)
+    app.mount(STATIC_PREFIX, static, name="static")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -39,6 +40,33 @@ def vendor(name: str, file: str) -> str:
                 raise MissingAsset(f"{name}: {file}")
             return f"vendor/{package['folder']}/{file}"
     raise MissingAsset(name)
+
+
+_IMPORT = re.compile(r"""^\s*import\s[^;]*?from\s+["']\./([\w.-]+\.js)["']""", re.M)
+
+
+@cache
+def module_graph(script: Path) -> tuple[Path, ...]:
+    """A page script and every module it imports, directly or not (in the order found)."""
+    found: dict[Path, None] = {}
+    pending = [script]
+    while pending:
+        current = pending.pop(0)
+        if current in found or not current.is_file():
+            continue
+        found[current] = None
+        pending.extend(current.parent / name for name in _IMPORT.findall(current.read_text()))
+    return tuple(found)
+
+
+def module_preloads(scripts: tuple[str, ...]) -> list[str]:
+    """URLs of the modules the page's scripts import, as the browser will ask for them (the
+    imports name no hash), so that it fetches them at once rather than one level at a time."""
+    roots = [STATIC_DIR / "js" / name for name in scripts]
+    imported = {
+        module: None for root in roots for module in module_graph(root)[1:] if module not in roots
+    }
+    return [f"{STATIC_PREFIX}/{module.relative_to(STATIC_DIR).as_posix()}" for module in imported]
 
 
 @cache

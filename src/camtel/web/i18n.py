@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from functools import cache
 from gettext import GNUTranslations, NullTranslations
@@ -13,6 +12,8 @@ from babel import Locale
 from babel.messages.extract import extract
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from camtel.web.assets import module_graph
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 DEFAULT = "en"
@@ -94,26 +95,16 @@ def _accepted(header: str) -> list[str]:
 #: Options for Babel's JavaScript extractor: `t("...")` marks a string in the page scripts.
 JS_KEYWORDS = {"t": None}
 JS_OPTIONS = {"parse_template_string": True}
-_IMPORT = re.compile(r"""^\s*import\s[^;]*?from\s+["']\./([\w.-]+\.js)["']""", re.M)
-
-
 @cache
 def script_messages(script: Path) -> tuple[str, ...]:
     """Every `t("...")` string of a page script and of the scripts it imports."""
     seen: dict[str, None] = {}
-    pending, visited = [script], set()
-    while pending:
-        current = pending.pop()
-        if current in visited or not current.is_file():
-            continue
-        visited.add(current)
-        source = current.read_bytes()
+    for module in module_graph(script):
         for _line, message, _comments, _context in extract(
-            "javascript", io.BytesIO(source), keywords=JS_KEYWORDS, options=JS_OPTIONS
+            "javascript", io.BytesIO(module.read_bytes()), keywords=JS_KEYWORDS, options=JS_OPTIONS
         ):
             if isinstance(message, str):
                 seen.setdefault(message)
-        pending.extend(current.parent / name for name in _IMPORT.findall(source.decode()))
     return tuple(seen)
 
 

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from camtel.accounts.caller import Caller
 from camtel.config import Settings
 from camtel.web import i18n
-from camtel.web.assets import STATIC_DIR, asset_url, vendor
+from camtel.web.assets import STATIC_DIR, asset_url, module_preloads, vendor
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 SCRIPTS_DIR = STATIC_DIR / "js"
@@ -67,7 +67,9 @@ def map_settings(settings: Settings) -> dict[str, str]:
     return {
         "tileUrl": settings.map_tile_url,
         "tileAttribution": settings.map_tile_attribution,
-        "worldUrl": asset_url(vendor("world-atlas", "countries-50m.json")),
+        # Natural Earth: coastlines at 1:50m (already merged into land), borders at 1:110m.
+        "landUrl": asset_url(vendor("world-atlas", "land-50m.json")),
+        "bordersUrl": asset_url(vendor("world-atlas", "countries-110m.json")),
     }
 
 
@@ -120,6 +122,7 @@ def render(
         config=config,
         path=request.url.path,
         scripts=scripts,
+        preloads=module_preloads(("shell.js", *scripts)),
         **context,
     )
     response = HTMLResponse(

@@ -3,20 +3,21 @@
 // reporting every second cost one short task per frame, not one per message.
 import { api, apiAll, el, format, t } from "./core.js";
 import { connectLive } from "./live.js";
-import { createMap, setCourse, vehicleIcon } from "./map.js";
+import { FleetLayer } from "./fleet-layer.js";
+import { createMap } from "./map.js";
 
-const L = window.L;
 const OFFLINE_AFTER_MS = 10 * 60 * 1000;
 const MOVING_KMH = 3;
 
 const map = createMap(document.getElementById("map"));
+const markers = new FleetLayer(map, { onSelect: (id) => select(id, false), label: (name) => name });
 const list = document.getElementById("device-list");
 const summary = document.getElementById("fleet-summary");
 const connection = document.getElementById("connection");
 const details = document.getElementById("device-details");
 const filter = document.getElementById("device-filter");
 
-/** id -> {device, fix, marker, row, status} */
+/** id -> {device, fix, cells, status} */
 const vehicles = new Map();
 const pending = new Map();
 let frameRequested = false;
@@ -50,20 +51,6 @@ function makeRow(vehicle) {
   return row;
 }
 
-function makeMarker(vehicle) {
-  const fix = vehicle.fix;
-  const marker = L.marker([fix.latitude, fix.longitude], { icon: vehicleIcon(vehicle.status, fix.course), keyboard: true, title: vehicle.device.name, riseOnHover: true });
-  marker.on("click", () => select(vehicle.device.id, false));
-  marker.addTo(map);
-  const node = marker.getElement();
-  node.dataset.testid = "device-marker";
-  node.dataset.deviceId = vehicle.device.id;
-  node.setAttribute("role", "button");
-  node.setAttribute("aria-label", vehicle.device.name);
-  vehicle.marker = marker;
-  vehicle.arrow = node.querySelector(".arrow");
-}
-
 /** Write `text` into `node` only when it changed (most updates change only the position). */
 function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
@@ -81,44 +68,47 @@ function paint(vehicle) {
   setText(speed, vehicle.fix ? format.speed(vehicle.fix.speed_kmh) : "");
   setText(seen, vehicle.fix ? format.ago(vehicle.fix.time) : vehicle.device.last_seen_at ? format.ago(vehicle.device.last_seen_at) : "");
   if (!vehicle.fix) return;
-  if (!vehicle.marker) makeMarker(vehicle);
-  else vehicle.marker.setLatLng([vehicle.fix.latitude, vehicle.fix.longitude]);
-  const node = vehicle.marker.getElement();
-  if (node) {
-    node.dataset.lat = String(vehicle.fix.latitude);
-    node.dataset.lon = String(vehicle.fix.longitude);
-    node.dataset.time = vehicle.fix.time;
-    if (changed || !node.classList.contains(`status-${status}`)) {
-      node.classList.remove("status-moving", "status-parked", "status-offline", "status-unknown");
-      node.classList.add(`status-${status}`);
-    }
-  }
-  if (vehicle.arrow && vehicle.course !== vehicle.fix.course) {
-    vehicle.course = vehicle.fix.course;
-    setCourse(vehicle.arrow, vehicle.fix.course);
-  }
+  markers.set(vehicle.device.id, {
+    latitude: vehicle.fix.latitude,
+    longitude: vehicle.fix.longitude,
+    course: vehicle.fix.course,
+    status,
+    name: vehicle.device.name,
+  });
 }
+
+/** Apply what arrived, for at most FRAME_BUDGET_MS a frame: a burst of thousands of reports
+ * is spread over a few frames instead of blocking the page (a `null` entry only re-derives a
+ * vehicle's status, for vehicles that went quiet). */
+const FRAME_BUDGET_MS = 8;
 
 function flush() {
   frameRequested = false;
+  const started = performance.now();
   for (const [id, fix] of pending) {
+    pending.delete(id);
     const vehicle = vehicles.get(id);
     if (!vehicle) continue;
-    if (vehicle.fix && new Date(vehicle.fix.time) > new Date(fix.time)) continue; // late delivery
-    vehicle.fix = fix;
+    const late = fix && vehicle.fix && new Date(vehicle.fix.time) > new Date(fix.time);
+    if (fix && !late) vehicle.fix = fix;
     paint(vehicle);
     if (selected === id) showFacts(vehicle);
+    if (performance.now() - started > FRAME_BUDGET_MS) break;
   }
-  pending.clear();
   summarise();
+  if (pending.size) schedule();
 }
 
-function queue(fix) {
-  pending.set(fix.device_id, fix);
+function schedule() {
   if (!frameRequested) {
     frameRequested = true;
     requestAnimationFrame(flush);
   }
+}
+
+function queue(fix) {
+  pending.set(fix.device_id, fix);
+  schedule();
 }
 
 function summarise() {
@@ -132,14 +122,14 @@ async function load() {
   const fixes = new Map(latest.map((fix) => [fix.device_id, fix]));
   const known = new Set(devices.map((d) => d.id));
   for (const [id, vehicle] of vehicles) {
-    if (!known.has(id)) { vehicle.marker && vehicle.marker.remove(); vehicle.cells.button.parentElement.remove(); vehicles.delete(id); }
+    if (!known.has(id)) { markers.delete(id); vehicle.cells.button.parentElement.remove(); vehicles.delete(id); }
   }
   devices.sort((a, b) => a.name.localeCompare(b.name));
   const rows = [];
   for (const device of devices) {
     let vehicle = vehicles.get(device.id);
     if (!vehicle) {
-      vehicle = { device, fix: null, marker: null };
+      vehicle = { device, fix: null };
       vehicles.set(device.id, vehicle);
       rows.push(makeRow(vehicle));
     }
@@ -225,15 +215,21 @@ filter.addEventListener("input", () => {
   }
 });
 
-// Statuses age without messages (a vehicle goes offline by silence): re-derive them now and then.
-setInterval(() => { for (const vehicle of vehicles.values()) paint(vehicle); summarise(); }, 30000);
+// Statuses age without messages (a vehicle goes offline by silence): re-derive them now and
+// then, through the same frame budget as the reports.
+setInterval(() => {
+  for (const id of vehicles.keys()) if (!pending.has(id)) pending.set(id, null);
+  schedule();
+}, 30000);
 
 await load();
+let opened = 0;
 connectLive({
   onMessage: (message) => {
     if (message.type === "position") queue(message);
     else if (message.type === "notification") document.dispatchEvent(new CustomEvent("camtel:notifications-changed"));
   },
-  onOpen: () => { connection.textContent = ""; load(); },
+  // The first connection follows the load above; a reconnection resyncs what was missed.
+  onOpen: () => { connection.textContent = ""; if (opened++) load(); },
   onStatus: (state) => { if (state !== "connected") connection.textContent = t("Connection lost; reconnecting…"); },
 });

@@ -4,13 +4,15 @@ import { config, t } from "./core.js";
 
 const L = window.L;
 let worldPromise = null;
+/** Land (1:50m, merged by Natural Earth) and country borders (1:110m), fetched once a page. */
 function world() {
   if (!worldPromise) {
-    const url = config.map && config.map.worldUrl;
-    worldPromise = url
-      ? fetch(url).then((r) => r.json()).then((topology) => ({
-          land: window.topojson.merge(topology, topology.objects.countries.geometries),
-          borders: window.topojson.mesh(topology, topology.objects.countries, (a, b) => a !== b),
+    const map = config.map || {};
+    const json = (url) => fetch(url).then((r) => r.json());
+    worldPromise = map.landUrl && map.bordersUrl
+      ? Promise.all([json(map.landUrl), json(map.bordersUrl)]).then(([land, countries]) => ({
+          land: window.topojson.feature(land, land.objects.land),
+          borders: window.topojson.mesh(countries, countries.objects.countries, (a, b) => a !== b),
         }))
       : Promise.resolve(null);
   }
