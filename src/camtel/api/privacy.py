@@ -11,6 +11,7 @@ collection: nothing is gated on it.)
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -24,10 +25,11 @@ from camtel.accounts.service import is_minor
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.schemas import Out, Strict
 from camtel.devices import service as device_service
-from camtel.errors import Forbidden
-from camtel.privacy import analytics, consent, minors, policies, registers
+from camtel.errors import Conflict, Forbidden
+from camtel.privacy import analytics, consent, minors, policies, policy_markdown, registers
 from camtel.privacy.consent import OWN_PURPOSES, Channel, Outcome, Purpose
 from camtel.privacy.models import Breach, ContactMessage, Disclosure, DisclosureSubject
+from camtel.services import Services
 
 router = APIRouter(tags=["privacy"])
 
@@ -169,6 +171,84 @@ async def accept_policy(
     )
 
 
+class PolicyIn(Strict):
+    kind: Literal["privacy", "terms"]
+    markdown: str = Field(max_length=policies.MAX_BYTES, description="The whole document.")
+    version: int | None = Field(
+        None, ge=1, description="The version this will be; refused if another was published."
+    )
+    summary: str = Field("", max_length=2000, description="What changed, for the mail.")
+
+
+class PreviewIn(Strict):
+    kind: Literal["privacy", "terms"] = "privacy"
+    markdown: str = Field(max_length=policies.MAX_BYTES)
+
+
+async def _next_version(db: Db, kind: policies.Kind) -> tuple[int, str]:
+    """The number the next version of `kind` gets, and the digest of the one in force."""
+    in_force = (await policies.current(db)).get(kind)
+    return (in_force.version + 1, in_force.digest) if in_force else (1, "")
+
+
+@router.post(
+    "/privacy/policies/preview",
+    summary="The document as its page will show it, before publishing (operators)",
+)
+async def preview_policy(body: PreviewIn, caller: CallerDep, db: Db) -> dict[str, Any]:
+    _operator(caller)
+    kind = policies.Kind(body.kind)
+    number, digest = await _next_version(db, kind)
+    return {
+        "kind": body.kind,
+        "version": number,
+        "title": policies.title_of(body.markdown, kind),
+        "html": policy_markdown.to_html(body.markdown),
+        "unchanged": digest == hashlib.sha256(body.markdown.encode()).hexdigest(),
+    }
+
+
+async def _deliver_all(services: Services) -> None:
+    while await services.mailer.deliver_pending():  # 100 a round, until none is left
+        pass
+
+
+@router.post(
+    "/privacy/policies",
+    status_code=status.HTTP_201_CREATED,
+    summary="Publish a new version of the privacy policy or terms (operators); every "
+    "account is mailed through the outbox",
+)
+async def publish_policy(
+    body: PolicyIn, caller: CallerDep, db: Db, services: Svc, background: BackgroundTasks
+) -> dict[str, Any]:
+    _operator(caller)
+    kind = policies.Kind(body.kind)
+    number, _ = await _next_version(db, kind)
+    if body.version is not None and body.version != number:
+        raise Conflict(f"the next version is {number}", field="version", next_version=number)
+    row, mailed = await policies.publish(
+        db,
+        services.mailer,
+        kind=kind,
+        text=body.markdown,
+        now=services.clock(),
+        base_url=services.settings.base_url,
+        summary=body.summary,
+    )
+    if row.version != number:
+        raise Conflict("this text is already the version in force", field="markdown")
+    await db.commit()
+    background.add_task(_deliver_all, services)  # after the response
+    return {
+        "kind": row.kind,
+        "version": row.version,
+        "title": row.title,
+        "published_at": row.published_at.isoformat(),
+        "mailed": mailed,
+    }
+
+
 # --- guardians -----------------------------------------------------------------------------
 
 
@@ -295,7 +375,8 @@ async def erase_ward(
 
 
 class SubjectIn(Strict):
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None = Field(None, description="The person's account id, or...")
+    email: str | None = Field(None, max_length=254, description="...their email address.")
     tell: bool = True
     not_told_reason: str = Field("", max_length=300)
 

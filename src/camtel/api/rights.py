@@ -19,8 +19,10 @@ from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.schemas import Out, Strict
 from camtel.devices import service as device_service
 from camtel.errors import Forbidden, Invalid, NotFound
+from camtel.media import cleanup
 from camtel.privacy import erasure, export_jobs, holds, retention
 from camtel.privacy.export import write_export
+from camtel.privacy.registry import RETENTION
 from camtel.privacy.rights_models import LegalHold, PrivacyRequest, RetentionOverride
 
 router = APIRouter(tags=["privacy"])
@@ -211,6 +213,16 @@ async def create_hold(
     )
 
 
+@router.get(
+    "/organizations/{organization_id}/legal-holds",
+    response_model=list[HoldOut],
+    summary="The organisation's legal holds: in force first, then released ones",
+)
+async def list_holds(organization_id: uuid.UUID, caller: CallerDep, db: Db) -> list[LegalHold]:
+    _manager(caller, organization_id)
+    return await holds.of_organization(db, organization_id)
+
+
 @router.delete(
     "/organizations/{organization_id}/legal-holds/{hold_id}",
     status_code=status.HTTP_204_NO_CONTENT,
@@ -221,6 +233,41 @@ async def release_hold(
 ) -> None:
     _manager(caller, organization_id)
     await holds.release(db, organization_id=organization_id, hold_id=hold_id, now=services.clock())
+
+
+def _default_days(target: str) -> int | None:
+    """camtel's own days for a retention target (a table, or a recording category)."""
+    if target in retention.MEDIA_TARGETS:
+        return cleanup.keep_days(retention.MEDIA_TARGETS[target][0])
+    rules = RETENTION.get(target, ())
+    return rules[0].days if rules else None
+
+
+@router.get(
+    "/organizations/{organization_id}/retention",
+    summary="What the organisation may set retention for, camtel's days and its own",
+)
+async def list_retention(
+    organization_id: uuid.UUID, caller: CallerDep, db: Db
+) -> list[dict[str, Any]]:
+    _manager(caller, organization_id)
+    own = await retention.overrides_of(db, organization_id)
+    return [
+        {"table": target, "default_days": _default_days(target), "days": own.get(target)}
+        for target in retention.overridable()
+    ]
+
+
+@router.delete(
+    "/organizations/{organization_id}/retention/{table}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Go back to camtel's retention period for a table or recording category",
+)
+async def clear_retention(
+    organization_id: uuid.UUID, table: str, caller: CallerDep, db: Db
+) -> None:
+    _manager(caller, organization_id)
+    await retention.clear_override(db, organization_id, table)
 
 
 @router.put("/organizations/{organization_id}/retention", summary="Set a retention period")

@@ -174,3 +174,14 @@ async def release(
     if hold is None or hold.organization_id != organization_id:
         raise NotFound("legal hold not found")
     hold.released_at = hold.released_at or now
+
+
+async def of_organization(db: AsyncSession, organization_id: uuid.UUID) -> list[LegalHold]:
+    """The organisation's holds: those in force first, then released ones, newest first."""
+    rows = await db.scalars(
+        select(LegalHold)
+        .where(LegalHold.organization_id == organization_id)
+        .order_by(LegalHold.released_at.is_not(None), LegalHold.created_at.desc())
+        .limit(1000)
+    )
+    return list(rows)

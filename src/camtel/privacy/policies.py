@@ -93,16 +93,18 @@ async def publish(
     text: str,
     now: datetime,
     base_url: str,
+    summary: str = "",
 ) -> tuple[PolicyVersion, int]:
     """Record a new version and mail every account; returns it and how many were mailed.
+    `summary` (what changed, in a few lines) is put in the mail.
 
     Publishing the same text as the version in force changes nothing (returns 0 mails).
     """
     kind = Kind(kind)
     if not text.strip():
-        raise Invalid("the document is empty")
+        raise Invalid("the document is empty", field="markdown")
     if len(text.encode()) > MAX_BYTES:
-        raise Invalid(f"the document is larger than {MAX_BYTES} bytes")
+        raise Invalid(f"the document is larger than {MAX_BYTES} bytes", field="markdown")
     digest = hashlib.sha256(text.encode()).hexdigest()
     in_force = (await current(db)).get(kind)
     if in_force is not None and in_force.digest == digest:
@@ -117,6 +119,7 @@ async def publish(
     )
     db.add(row)
     await db.flush()
+    changes = f"What changed:\n{summary.strip()}\n\n" if summary.strip() else ""
     mailed = 0
     last: uuid.UUID | None = None
     while True:  # keyset batches, so a large user base does not sit in one session at once
@@ -134,7 +137,7 @@ async def publish(
                 subject=f"camtel has a new {_NAMES[kind]} (version {row.version})",
                 body=(
                     f"We have published version {row.version} of our {_NAMES[kind]}: "
-                    f"{row.title}.\n\nRead it at {base_url}/api/v1/policies/current\n\n"
+                    f"{row.title}.\n\n{changes}Read it at {base_url}/api/v1/policies/current\n\n"
                     "We will ask you to accept it the next time you sign in. Until then "
                     "nothing changes in how we process your data for any new purpose.\n"
                 ),

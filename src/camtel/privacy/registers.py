@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import Membership, User
+from camtel.accounts.service import find_by_email
 from camtel.db.models import metadata
 from camtel.devices.models import Device
 from camtel.errors import Invalid, NotFound
@@ -74,9 +75,24 @@ def check_categories(categories: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class SubjectIn:
-    user_id: uuid.UUID
+    """A person whose data was disclosed, named by account id or by email address."""
+
+    user_id: uuid.UUID | None = None
     tell: bool = True
     not_told_reason: str = ""
+    email: str | None = None
+
+
+async def _subject(db: AsyncSession, subject: SubjectIn) -> User:
+    if (subject.user_id is None) == (subject.email is None):
+        raise Invalid("name each person by user_id or by email", field="subjects")
+    if subject.user_id is not None:
+        person = await db.get(User, subject.user_id)
+    else:
+        person = await find_by_email(db, email=subject.email or "")
+    if person is None:
+        raise Invalid("a named person has no account", field="subjects")
+    return person
 
 
 async def record_disclosure(
@@ -96,7 +112,8 @@ async def record_disclosure(
     chosen = check_categories(categories)
     for subject in subjects:
         check_subject(subject.tell, subject.not_told_reason)
-    if len({s.user_id for s in subjects}) != len(subjects):
+    people = [await _subject(db, subject) for subject in subjects]
+    if len({p.id for p in people}) != len(subjects):
         raise Invalid("each person is named once", field="subjects")
     disclosure = Disclosure(
         recipient=recipient,
@@ -109,10 +126,7 @@ async def record_disclosure(
     )
     db.add(disclosure)
     await db.flush()
-    for subject in subjects:
-        person = await db.get(User, subject.user_id)
-        if person is None:
-            raise Invalid("a named person has no account", field="subjects")
+    for subject, person in zip(subjects, people, strict=True):
         db.add(
             DisclosureSubject(
                 disclosure_id=disclosure.id,

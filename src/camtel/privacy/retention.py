@@ -93,6 +93,26 @@ async def overrides(db: AsyncSession) -> dict[str, dict[uuid.UUID, int]]:
     return out
 
 
+async def overrides_of(db: AsyncSession, organization_id: uuid.UUID) -> dict[str, int]:
+    """One organisation's own retention: target -> days."""
+    rows = await db.execute(
+        select(RetentionOverride.table_name, RetentionOverride.days).where(
+            RetentionOverride.organization_id == organization_id
+        )
+    )
+    return {table: days for table, days in rows.all()}
+
+
+async def clear_override(db: AsyncSession, organization_id: uuid.UUID, target: str) -> None:
+    """The organisation goes back to camtel's default days for `target`."""
+    await db.execute(
+        delete(RetentionOverride).where(
+            RetentionOverride.organization_id == organization_id,
+            RetentionOverride.table_name == target,
+        )
+    )
+
+
 async def sweep(db: AsyncSession, *, now: datetime) -> dict[str, int]:
     """Delete every expired row of every table with a retention rule; returns counts."""
     holds = await legal_holds.active(db)
