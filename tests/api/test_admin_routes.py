@@ -95,10 +95,9 @@ async def test_an_operator_previews_then_publishes_a_policy_and_everyone_is_mail
     assert again.status_code == 409 and again.json()["field"] == "markdown"
     same = await client.post("/api/v1/privacy/policies/preview", headers=operator, json=body)
     assert same.json()["unchanged"] is True and same.json()["version"] == 2
-    empty = await client.post(
-        "/api/v1/privacy/policies", headers=operator, json={"kind": "terms", "markdown": " "}
-    )
-    assert empty.status_code == 422 and empty.json()["field"] == "markdown"
+    for path in ("/api/v1/privacy/policies", "/api/v1/privacy/policies/preview"):
+        empty = await client.post(path, headers=operator, json={"kind": "terms", "markdown": " "})
+        assert empty.status_code == 422 and empty.json()["field"] == "markdown"
     current = (await client.get("/api/v1/policies/current")).json()["documents"]
     assert [(d["kind"], d["version"]) for d in current] == [("privacy", 1)]
 

@@ -25,7 +25,7 @@ from camtel.accounts.service import is_minor
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.schemas import Out, Strict
 from camtel.devices import service as device_service
-from camtel.errors import Conflict, Forbidden
+from camtel.errors import Conflict, Forbidden, Invalid
 from camtel.privacy import analytics, consent, minors, policies, policy_markdown, registers
 from camtel.privacy.consent import OWN_PURPOSES, Channel, Outcome, Purpose
 from camtel.privacy.models import Breach, ContactMessage, Disclosure, DisclosureSubject
@@ -197,6 +197,8 @@ async def _next_version(db: Db, kind: policies.Kind) -> tuple[int, str]:
 )
 async def preview_policy(body: PreviewIn, caller: CallerDep, db: Db) -> dict[str, Any]:
     _operator(caller)
+    if not body.markdown.strip():
+        raise Invalid("the document is empty", field="markdown")
     kind = policies.Kind(body.kind)
     number, digest = await _next_version(db, kind)
     return {
