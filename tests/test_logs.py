@@ -12,7 +12,8 @@ def test_scrub():
         "user ana.b@example.com phone +49 151 23456789 mac 00:1A:2b:3C:4d:5E "
         "Authorization: Bearer abc.def-123 at 52.520008,13.404954 token=s3cr3t "
         '"GET /s/Zk9_share-Tok3n/content HTTP/1.1" 206 "POST /u/unsub.Tok3n HTTP/1.1" 200 '
-        "jt808 peer 203.0.113.77:40112 closed; client 2001:db8::1f2 at 12:30:45"
+        "jt808 peer 203.0.113.77:40112 closed; client 2001:db8::1f2 at 12:30:45 "
+        '"GET /login?next=/guardian%3Ftoken%3DGuard1an-Tok HTTP/1.1" 200'
     )
     cleaned = scrub(line)
     for secret in [
@@ -27,6 +28,7 @@ def test_scrub():
         "unsub.Tok3n",
         "203.0.113.77",
         "2001:db8::1f2",
+        "Guard1an-Tok",
     ]:
         assert secret not in cleaned, secret
     assert "52.52" in cleaned, "coarse coordinates stay useful"

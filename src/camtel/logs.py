@@ -9,7 +9,8 @@ _PATTERNS = [
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
     (re.compile(r"\+\d[\d ]{7,16}\d"), "<phone>"),
     (re.compile(r"\b(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\b"), "<mac>"),
-    (re.compile(r"(?i)(bearer\s+|token=|password=)[^\s&\"']+"), r"\1<secret>"),
+    # A token in a query string, also URL-encoded (a link kept in `/login?next=...`).
+    (re.compile(r"(?i)(bearer\s+|token=|token%3D|password=)[^\s&\"']+"), r"\1<secret>"),
     # Capability URLs: a share link or an unsubscribe link in an access log opens it.
     (re.compile(r"(/[su]/)[^\s/?\"']+"), r"\1<secret>"),
     # Network addresses are personal data; the access log keeps them as keyed hashes instead.

@@ -20,7 +20,9 @@ from camtel.notify.email import Mailer
 log = logging.getLogger(__name__)
 
 PURPOSE = "change"
-CONFIRM_PATH = "/api/v1/auth/email-change/confirm"
+#: The page the mailed link opens (it confirms and says so); API clients confirm the token at
+#: /api/v1/auth/email-change/confirm.
+CONFIRM_PATH = "/email-change"
 
 
 def new_address(current: str, requested: str) -> str:

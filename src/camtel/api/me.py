@@ -1,5 +1,5 @@
-"""The signed-in person: profile, email address, password, second factor, sign-ins,
-invitations into organisations."""
+"""The signed-in person: profile, email address, password, second factor, sign-ins and
+sessions, their devices' connections, invitations into organisations."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from pydantic import Field
+from sqlalchemy import select
 
-from camtel.accounts import email_change, invitations, service
+from camtel.accounts import email_change, invitations, service, sessions
 from camtel.accounts.contact import ContactError, normalise_phone
 from camtel.accounts.models import User
 from camtel.api.auth import limit_attempts
-from camtel.api.deps import CallerDep, Db, Svc, client_address
+from camtel.api.deps import CSRF_COOKIE, SESSION_COOKIE, CallerDep, Db, Svc, client_address
 from camtel.api.pagination import Cursor, Limit, page, time_cursor
 from camtel.api.schemas import Out, Strict
-from camtel.errors import Invalid
+from camtel.devices.models import Device
+from camtel.errors import Invalid, NotFound
 from camtel.privacy import access_log, policies
 from camtel.privacy.diagnostics import load_key
+from camtel.privacy.scope import scope_of
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -59,6 +62,28 @@ class AccessOut(Out):
     client: str = Field(description='The client, summarised: "Firefox on Android"')
     same_address_as_now: bool = Field(
         description="Made from the address you are using now (compared as keyed hashes)"
+    )
+
+
+class SessionOut(Out):
+    id: uuid.UUID
+    kind: str = Field(description="web (a browser) or api (a bearer token)")
+    created_at: datetime = Field(description="When it was signed in")
+    last_seen_at: datetime | None = Field(description="Last used (to within five minutes)")
+    expires_at: datetime
+    client: str = Field(description='The client that signed in, summarised: "Firefox on Android"')
+    current: bool = Field(description="The session this request was made with")
+
+
+class DeviceAccessOut(Out):
+    id: uuid.UUID
+    time: datetime
+    device_id: uuid.UUID
+    device_name: str | None
+    protocol: str
+    model: str = Field(description="What the device says it is (model, firmware, client app)")
+    same_address_as_now: bool = Field(
+        description="Connected from the address you are using now (compared as keyed hashes)"
     )
 
 
@@ -192,6 +217,96 @@ async def my_access_log(
         )
         for r in kept
     ]
+
+
+@router.get(
+    "/device-access-log",
+    response_model=list[DeviceAccessOut],
+    summary="Connections of your devices (and those you drive) of the last 30 days, newest first",
+)
+async def my_device_access_log(
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> list[DeviceAccessOut]:
+    # The devices whose connections are the person's: those in their export.
+    scope = await scope_of(db, caller.user.id)
+    devices = scope.own_devices | scope.driven_devices
+    here = access_log.address_hash(load_key(services.settings.data_dir), client_address(request))
+    rows = await access_log.device_connections(
+        db, device_ids=devices, limit=limit, after=time_cursor(cursor)
+    )
+    kept = page(
+        rows,
+        limit=limit,
+        request=request,
+        response=response,
+        key=lambda r: [r.time.isoformat(), str(r.id)],
+    )
+    shown = {r.device_id for r in kept}
+    names = (
+        dict((await db.execute(select(Device.id, Device.name).where(Device.id.in_(shown)))).all())
+        if shown
+        else {}
+    )
+    return [
+        DeviceAccessOut(
+            id=r.id,
+            time=r.time,
+            device_id=r.device_id,
+            device_name=names.get(r.device_id),
+            protocol=r.protocol,
+            model=r.model,
+            same_address_as_now=here is not None and r.address_hash == here,
+        )
+        for r in kept
+    ]
+
+
+@router.get(
+    "/sessions",
+    response_model=list[SessionOut],
+    summary="Your open sessions (browsers and API tokens), most recently used first",
+)
+async def my_sessions(caller: CallerDep, db: Db, services: Svc) -> list[SessionOut]:
+    current = caller.session.id if caller.session else None
+    return [
+        SessionOut(
+            id=s.id,
+            kind=s.kind,
+            created_at=s.created_at,
+            last_seen_at=s.last_seen_at,
+            expires_at=s.expires_at,
+            client=s.client,
+            current=s.id == current,
+        )
+        for s in await sessions.open_sessions(db, user_id=caller.user.id, now=services.clock())
+    ]
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out one of your sessions (this one too, if named)",
+)
+async def end_my_session(
+    session_id: uuid.UUID, caller: CallerDep, db: Db, response: Response
+) -> Response:
+    if not await sessions.end_session(db, user_id=caller.user.id, session_id=session_id):
+        raise NotFound("session not found")
+    response.status_code = status.HTTP_204_NO_CONTENT
+    if (
+        caller.session is not None
+        and caller.session.id == session_id
+        and caller.session.kind == "web"
+    ):
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
 
 
 @router.post("/totp", summary="Start enrolling an authenticator app (TOTP)")

@@ -16,17 +16,18 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from pydantic import Field
 from sqlalchemy import select
 
 from camtel.accounts.caller import Caller
 from camtel.accounts.service import is_minor
 from camtel.api.deps import CallerDep, Db, Svc
+from camtel.api.pagination import Cursor, Limit, page, time_cursor
 from camtel.api.schemas import Out, Strict
 from camtel.devices import service as device_service
 from camtel.errors import Conflict, Forbidden, Invalid
-from camtel.privacy import analytics, consent, minors, policies, policy_markdown, registers
+from camtel.privacy import analytics, audit, consent, minors, policies, policy_markdown, registers
 from camtel.privacy.consent import OWN_PURPOSES, Channel, Outcome, Purpose
 from camtel.privacy.models import Breach, ContactMessage, Disclosure, DisclosureSubject
 from camtel.services import Services
@@ -135,6 +136,65 @@ async def withdraw(purpose: OwnPurpose, caller: CallerDep, db: Db, services: Svc
 )
 async def refuse(purpose: OwnPurpose, caller: CallerDep, db: Db, services: Svc) -> ConsentOut:
     return await _decide(caller, db, services, purpose, Outcome.REFUSED)
+
+
+# --- who read my data ----------------------------------------------------------------------
+
+
+class AccessAuditOut(Out):
+    id: uuid.UUID
+    time: datetime = Field(description="When the data was read")
+    actor_name: str = Field(
+        description="The reader's display name; empty when they gave none or their account is gone"
+    )
+    actor_known: bool = Field(description="False once the reader's account is gone")
+    actor_role: str = Field(
+        description="The reader's role in the device's organisation (owner, manager, viewer...); "
+        "empty when they were not a member (an operator)"
+    )
+    action: str = Field(
+        description="read_positions, export_positions, read_events, read_trips, read_stops, "
+        "read_summary_report, list_media, read_media, read_media_content, "
+        "read_media_thumbnail, read_media_track, watch_live"
+    )
+    device_id: uuid.UUID | None
+    device_name: str | None = Field(description="None once the device is gone")
+
+
+@router.get(
+    "/me/access-audit",
+    response_model=list[AccessAuditOut],
+    summary="Who read your data (a device you drive), what and when, newest first",
+)
+async def my_access_audit(
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    db: Db,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> list[AccessAuditOut]:
+    rows = await audit.reads_of(db, subject=caller.user.id, limit=limit, after=time_cursor(cursor))
+    kept = page(
+        rows,
+        limit=limit,
+        request=request,
+        response=response,
+        key=lambda r: [r.at.isoformat(), str(r.id)],
+    )
+    return [
+        AccessAuditOut(
+            id=r.id,
+            time=r.at,
+            actor_name=r.actor_name,
+            actor_known=r.actor_known,
+            actor_role=r.actor_role,
+            action=r.action,
+            device_id=r.device_id,
+            device_name=r.device_name,
+        )
+        for r in kept
+    ]
 
 
 # --- policy acceptance ---------------------------------------------------------------------
@@ -323,6 +383,7 @@ async def list_wards(caller: CallerDep, db: Db, services: Svc) -> list[dict[str,
             "display_name": ward.display_name,
             "is_minor": is_minor(ward, today),
             "collection_allowed": await _collection(db, ward.id, today),
+            "decisions": await minors.decisions(db, guardian_id=caller.user.id, minor_id=ward.id),
         }
         for ward in await minors.wards(db, caller.user.id)
     ]

@@ -1,5 +1,10 @@
 """The person's rights: export everything (`GET /me/export`), erase everything (`DELETE /me`);
-for operators, the list of requests; for organisations, legal holds and retention."""
+for operators, the list of requests; for organisations, legal holds and retention.
+
+Erasure is confirmed by the password when asked from the web app: a browser left signed in
+must not be enough to close the account. API clients (bearer tokens, which a person made on
+purpose) may still erase without it, as the stable contract promises; if they send the
+password, it is checked too."""
 
 from __future__ import annotations
 
@@ -9,16 +14,18 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import Field
 from sqlalchemy import select
 
+from camtel.accounts import passwords
 from camtel.accounts.roles import can_manage_devices
-from camtel.api.deps import CallerDep, Db, Svc
+from camtel.api.auth import limit_attempts
+from camtel.api.deps import CSRF_COOKIE, SESSION_COOKIE, CallerDep, Db, Svc
 from camtel.api.schemas import Out, Strict
 from camtel.devices import service as device_service
-from camtel.errors import Forbidden, Invalid, NotFound
+from camtel.errors import Forbidden, Invalid, NotFound, Unauthorized
 from camtel.media import cleanup
 from camtel.privacy import erasure, export_jobs, holds, retention
 from camtel.privacy.export import write_export
@@ -116,7 +123,11 @@ async def export_download(
         raise NotFound("export not found")
     if request.status == "processing":
         return JSONResponse(
-            {"id": str(request.id), "status": "processing"},
+            {
+                "id": str(request.id),
+                "status": "processing",
+                "progress": export_jobs.progress_of(request.summary),
+            },
             status_code=202,
             headers={"Retry-After": "5"},
         )
@@ -127,18 +138,64 @@ async def export_download(
     return FileResponse(path, media_type="application/zip", filename=f"camtel-export-{stamp}.zip")
 
 
+@router.get(
+    "/me/exports/{request_id}/status",
+    summary="How far an export is, without downloading it",
+)
+async def export_status(
+    request_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc
+) -> dict[str, Any]:
+    request = await db.get(PrivacyRequest, request_id)
+    if request is None or request.kind != "export" or request.user_id != caller.user.id:
+        raise NotFound("export not found")
+    path = export_jobs.export_file(services.settings.data_dir, request.id)
+    state = export_jobs.state(request.status, file_exists=path.exists())
+    return {
+        "id": str(request.id),
+        "status": state,
+        "progress": 1.0 if state == "ready" else export_jobs.progress_of(request.summary),
+        "created_at": request.created_at.isoformat(),
+        "url": f"/api/v1/me/exports/{request.id}" if state == "ready" else None,
+    }
+
+
+class ErasureConfirm(Strict):
+    password: str = Field(max_length=1024, description="Your password, to confirm.")
+
+
 @router.delete("/me", summary="Erase your account and personal data")
-async def erase_me(caller: CallerDep, db: Db, services: Svc) -> dict[str, Any]:
+async def erase_me(
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    db: Db,
+    services: Svc,
+    confirm: Annotated[
+        ErasureConfirm | None,
+        Body(description="Needed when signed in by the web session cookie; optional with a token."),
+    ] = None,
+) -> dict[str, Any]:
+    web = caller.session is not None and caller.session.kind == "web"
+    if confirm is None and web:
+        raise Invalid("type your password to confirm the erasure", field="password")
+    if confirm is not None:
+        # Guessed here as at sign-in, so it shares the sign-in limits.
+        limit_attempts(services, request, caller.user.email)
+        if not passwords.verify_password(caller.user.password_hash, confirm.password):
+            raise Unauthorized("the password is wrong")
     now = services.clock()
-    request = await erasure.request_erasure(db, user_id=caller.user.id, now=now)
+    asked = await erasure.request_erasure(db, user_id=caller.user.id, now=now)
     tracking = await device_service.tracking_devices(db, user_id=caller.user.id)
     await db.commit()
     for protocol, unique_id in tracking:  # the gateways stop storing their positions at once
         services.device_changed(protocol, unique_id)
     counts = await erasure.execute(
-        services.database, request_id=request.id, now=now, hooks=services.erasure_hooks
+        services.database, request_id=asked.id, now=now, hooks=services.erasure_hooks
     )
-    return {"status": "done", "request_id": str(request.id), "deleted": counts}
+    if web:  # the session went with the account; the browser forgets its cookies too
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(CSRF_COOKIE, path="/")
+    return {"status": "done", "request_id": str(asked.id), "deleted": counts}
 
 
 class RequestOut(Out):

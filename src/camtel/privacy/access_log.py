@@ -351,3 +351,31 @@ class DeviceAccessLog:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+
+
+async def device_connections(
+    db: AsyncSession,
+    *,
+    device_ids: set[uuid.UUID],
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[DeviceAccessEntry]:
+    """A page of connections of these devices, newest first (one extra row tells of a next
+    page)."""
+    if not device_ids:
+        return []
+    query = (
+        select(DeviceAccessEntry)
+        .where(DeviceAccessEntry.device_id.in_(device_ids))
+        .order_by(DeviceAccessEntry.time.desc(), DeviceAccessEntry.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        at, last = after
+        query = query.where(
+            or_(
+                DeviceAccessEntry.time < at,
+                and_(DeviceAccessEntry.time == at, DeviceAccessEntry.id < last),
+            )
+        )
+    return list(await db.scalars(query))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String
+from sqlalchemy import String, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -92,3 +93,78 @@ async def record_device_reads(
             resource=f"device:{device_id}",
             now=now,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One read of a person's data as they are shown it: who (their name and role), what, when."""
+
+    id: uuid.UUID
+    at: datetime
+    actor_name: str  # the reader's display name; "" when they gave none
+    actor_known: bool  # False once the reader's account is gone
+    actor_role: str  # their role in the device's organisation ("" for an operator)
+    action: str
+    device_id: uuid.UUID | None
+    device_name: str | None  # None once the device is gone
+
+
+def device_of(resource: str) -> uuid.UUID | None:
+    """The device a `device:<id>` resource names; None for anything else. Pure."""
+    kind, _, value = resource.partition(":")
+    if kind != "device":
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+async def reads_of(
+    db: AsyncSession,
+    *,
+    subject: uuid.UUID,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[Read]:
+    """A page of the reads of this person's data by others, newest first (one extra row tells
+    of a next page). Only the person's own rows: the subject is the caller, never a parameter
+    someone else chooses."""
+    from camtel.accounts.models import User
+    from camtel.devices.models import Device
+
+    query = (
+        select(AccessAudit, User.id, User.display_name)
+        .outerjoin(User, User.id == AccessAudit.actor_user_id)
+        .where(AccessAudit.subject_user_id == subject)
+        .order_by(AccessAudit.at.desc(), AccessAudit.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        at, last = after
+        query = query.where(
+            or_(AccessAudit.at < at, and_(AccessAudit.at == at, AccessAudit.id < last))
+        )
+    rows = (await db.execute(query)).all()
+    devices = {device_of(row.resource) for row, _id, _name in rows} - {None}
+    names = (
+        dict((await db.execute(select(Device.id, Device.name).where(Device.id.in_(devices)))).all())
+        if devices
+        else {}
+    )
+    out = []
+    for row, actor_id, actor_name in rows:
+        device_id = device_of(row.resource)
+        out.append(
+            Read(
+                id=row.id,
+                at=row.at,
+                actor_name=actor_name or "",
+                actor_known=actor_id is not None,
+                actor_role=row.actor_role,
+                action=row.action,
+                device_id=device_id,
+                device_name=names.get(device_id) if device_id else None,
+            )
+        )
+    return out

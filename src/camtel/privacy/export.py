@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 from xml.sax.saxutils import escape
@@ -25,6 +25,9 @@ SECRET_MARKERS = ("password", "secret", "token_hash", "csrf", "key_wrapped", "wr
 #: Extra files other parts add to an export: async (db, scope, zip) -> {path: count}
 #: (recordings, for instance). The composition root puts them in `Services.export_hooks`.
 Hook = Callable[..., Any]
+
+#: Told how far an export is: async (steps done, steps in all); a step is a table or a hook.
+Progress = Callable[[int, int], Awaitable[None]]
 
 
 def _exportable_columns(table) -> list:  # type: ignore[no-untyped-def]
@@ -112,15 +115,28 @@ def _readme(files: dict[str, int]) -> str:
 
 
 async def write_export(
-    db: AsyncSession, *, user_id: uuid.UUID, out: IO[bytes], hooks: Sequence[Hook] = ()
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    out: IO[bytes],
+    hooks: Sequence[Hook] = (),
+    progress: Progress | None = None,
 ) -> dict[str, int]:
-    """Write the person's ZIP to `out`; returns records per file."""
+    """Write the person's ZIP to `out`; returns records per file. `progress` hears after
+    each table and each hook."""
     scope = await scope_of(db, user_id)
     files: dict[str, int] = {}
+    tables = [name for name, entry in sorted(REGISTRY.items()) if entry.export]
+    total, done = len(tables) + len(hooks), 0
+
+    async def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            await progress(done, total)
+
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, entry in sorted(REGISTRY.items()):
-            if not entry.export:
-                continue
+        for name in tables:
             rows = await rows_of(db, scope, name)
             archive.writestr(f"data/{name}.json", json.dumps(rows, default=_json_default, indent=1))
             files[f"data/{name}.json"] = len(rows)
@@ -129,9 +145,11 @@ async def write_export(
                     path = f"tracks/{device_id}.gpx"
                     archive.writestr(path, gpx(points, f"device {device_id}"))
                     files[path] = len(points)
+            await step()
         for hook in hooks:
             for path, count in (await hook(db, scope, archive)).items():
                 files[path] = count
+            await step()
         archive.writestr("README.md", _readme(files))
     return files
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 STREAM_LIMIT = 200_000
 #: How long a finished export waits for its download.
 KEEP = timedelta(days=1)
+#: How often a running export writes how far it is (seconds).
+PROGRESS_EVERY_S = 1.0
 
 
 def export_dir(data_dir: Path) -> Path:
@@ -65,11 +68,26 @@ async def run(
         user_id = request.user_id
     target = export_file(data_dir, request_id)
     partial = target.with_suffix(".part")
+    last = time.monotonic()
+
+    async def progress(done: int, total: int) -> None:
+        # Written in a session of its own, at most once a second: the person's page polls it.
+        nonlocal last
+        if time.monotonic() - last < PROGRESS_EVERY_S:
+            return
+        last = time.monotonic()
+        async with database.session() as db:
+            row = await db.get(PrivacyRequest, request_id)
+            if row is not None and row.status == "processing":
+                row.summary = {"progress": {"done": done, "total": total}}
+
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             async with database.session() as db:
-                files = await write_export(db, user_id=user_id, out=out, hooks=hooks)
+                files = await write_export(
+                    db, user_id=user_id, out=out, hooks=hooks, progress=progress
+                )
         partial.replace(target)
         status, summary = "done", {"files": len(files), "records": sum(files.values())}
     except Exception as exc:
@@ -81,6 +99,26 @@ async def run(
         if request is not None:
             request.status, request.summary = status, summary
             request.completed_at = clock() if clock else datetime.now(request.created_at.tzinfo)
+
+
+def state(status: str, *, file_exists: bool) -> str:
+    """What a person is told about an export request: processing, ready (to download),
+    failed, or expired (its file was swept, or it was streamed and never kept). Pure."""
+    if status == "processing":
+        return "processing"
+    if status == "done":
+        return "ready" if file_exists else "expired"
+    return "failed"
+
+
+def progress_of(summary: dict | None) -> float | None:  # type: ignore[type-arg]
+    """How far a running export is, 0 to 1, from its request's summary; None before the
+    first report. Pure."""
+    reported = (summary or {}).get("progress") or {}
+    done, total = reported.get("done"), reported.get("total")
+    if not isinstance(done, int) or not isinstance(total, int) or total <= 0:
+        return None
+    return max(0.0, min(1.0, done / total))
 
 
 def start(database: Database, **kwargs) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]

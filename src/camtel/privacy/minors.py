@@ -188,6 +188,19 @@ async def ward(db: AsyncSession, *, guardian: User, minor_id: uuid.UUID) -> User
     return minor
 
 
+async def decisions(
+    db: AsyncSession, *, guardian_id: uuid.UUID, minor_id: uuid.UUID
+) -> dict[str, str]:
+    """The guardian's latest decision per kind: given, refused, withdrawn, or not_asked (a
+    former guardian's decisions do not count)."""
+    out = {}
+    for kind in Kind:
+        latest = await consent.decision(db, minor_id, PURPOSE_OF[kind])
+        ours = latest is not None and latest.actor_id == guardian_id
+        out[str(kind)] = str(latest.outcome) if ours and latest is not None else "not_asked"
+    return out
+
+
 async def decide(
     db: AsyncSession,
     *,

@@ -8,7 +8,19 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from camtel.web import account, admin, alerts, devices, fleet, geofences, history, pwa, recordings
+from camtel.web import (
+    account,
+    admin,
+    alerts,
+    devices,
+    fleet,
+    geofences,
+    guardians,
+    history,
+    privacy,
+    pwa,
+    recordings,
+)
 from camtel.web.assets import STATIC_DIR, STATIC_PREFIX
 from camtel.web.errors import page_for_error
 from camtel.web.pages import MaybeSignedIn, SignInRequired
@@ -17,7 +29,19 @@ from camtel.web.render import tile_sources
 __all__ = ["install", "page_for_error", "tile_sources"]
 
 #: Every page module with its router, in the order their routes are matched.
-PAGES = (account, admin, alerts, devices, fleet, geofences, history, pwa, recordings)
+PAGES = (
+    account,
+    admin,
+    alerts,
+    devices,
+    fleet,
+    geofences,
+    guardians,
+    history,
+    privacy,
+    pwa,
+    recordings,
+)
 
 
 class CachedStatic(StaticFiles):

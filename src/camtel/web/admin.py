@@ -53,8 +53,9 @@ class Scope:
     chosen: dict[str, str] | None
     operator: bool
 
-    def nav(self, path: str) -> list[dict[str, Any]]:
-        """The admin sections this person may open, each with its address."""
+    def nav(self, path: str, *, sales: bool = True) -> list[dict[str, Any]]:
+        """The admin sections this person may open, each with its address (`sales`: whether
+        the sales page is served by this app)."""
         query = f"?org={self.chosen['id']}" if self.chosen and len(self.organizations) > 1 else ""
         sections: list[tuple[str, str]] = [("/app/admin", "overview")]
         if self.organizations:
@@ -64,11 +65,9 @@ class Scope:
                 ("/app/admin/retention", "retention"),
             ]
         if self.operator:
-            sections += [
-                ("/app/admin/privacy", "privacy"),
-                ("/app/admin/policies", "policies"),
-                (SALES_PATH, "sales"),
-            ]
+            sections += [("/app/admin/privacy", "privacy"), ("/app/admin/policies", "policies")]
+            if sales:
+                sections.append((SALES_PATH, "sales"))
         return [
             {
                 "href": href + (query if href != SALES_PATH else ""),
@@ -129,7 +128,9 @@ def admin_page(
         "me": str(caller.user.id),
         **context.pop("page_data", {}),
     }
-    sections = scope.nav(request.url.path)
+    # The sales page is another module's; it is linked once it is served.
+    sales = any(getattr(route, "path", None) == SALES_PATH for route in request.app.routes)
+    sections = scope.nav(request.url.path, sales=sales)
     return app_page(
         request,
         services,

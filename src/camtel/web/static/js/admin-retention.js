@@ -70,7 +70,7 @@ async function loadRetention() {
 onSubmit(retentionForm, async (values) => {
   const count = Number(values.get("days"));
   await api(orgPath("/retention"), { method: "PUT", body: { table: values.get("table"), days: count } });
-  toast(t("{data} is now kept {days}.", { data: targetLabel(values.get("table")), days: days(count) }));
+  toast(t("{data}: kept {days} from now on.", { data: targetLabel(values.get("table")), days: days(count) }));
   await loadRetention();
 }, {
   messages: {
