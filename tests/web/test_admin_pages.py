@@ -312,3 +312,23 @@ async def test_an_owner_of_one_organisation_is_a_viewer_in_another(site, person,
     assert answer.status == 403
     answer = await page.goto(f"/app/admin/retention?org={uuid.uuid4()}")
     assert answer.status == 404
+
+
+async def test_an_owner_of_two_organisations_switches_between_them(site, person, page):
+    made = await person.http.post(
+        "/api/v1/organizations", headers=person.headers, json={"name": "Second fleet"}
+    )
+    assert made.status_code == 201
+    second = made.json()["id"]
+    await sign_in(page, person, path="/app/admin/members")
+    switch = page.get_by_label("Organisation", exact=True)
+    await switch.select_option(label="Second fleet")
+    await page.get_by_role("button", name="Switch").click()
+    await page.wait_for_url(f"**/app/admin/members?org={second}")
+    await page.get_by_text("Administration · Second fleet").wait_for()
+    tabs = page.get_by_role("navigation", name="Administration")
+    href = await tabs.get_by_role("link", name="Groups and drivers").get_attribute("href")
+    assert href == f"/app/admin/devices?org={second}"
+    await tabs.get_by_role("link", name="Retention and legal holds").click()
+    await page.get_by_text("Administration · Second fleet").wait_for()
+    await check_accessibility(page, "admin-switch")

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
+from starlette.routing import Match
 
 from camtel.accounts import invitations, organizations
 from camtel.accounts.caller import Caller
@@ -111,6 +112,13 @@ async def admin_scope(
     return Scope(managed, chosen, operator)
 
 
+def served(request: Request, path: str) -> bool:
+    """Whether this app answers GET `path` (the sales page is another module's: it is linked
+    once it is served)."""
+    probe = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+    return any(route.matches(probe)[0] is Match.FULL for route in request.app.routes)
+
+
 def admin_page(
     request: Request,
     services: Services,
@@ -128,9 +136,7 @@ def admin_page(
         "me": str(caller.user.id),
         **context.pop("page_data", {}),
     }
-    # The sales page is another module's; it is linked once it is served.
-    sales = any(getattr(route, "path", None) == SALES_PATH for route in request.app.routes)
-    sections = scope.nav(request.url.path, sales=sales)
+    sections = scope.nav(request.url.path, sales=served(request, SALES_PATH))
     return app_page(
         request,
         services,
