@@ -137,12 +137,9 @@ def _mail(
         subject=f"You are invited to join {where} on camtel",
         body=(
             f"{who} invited you to join {where} on camtel as {invitation.role}.\n\n"
-            "Nothing happens unless you accept. Sign in to camtel with this email address "
-            f"(or create an account with it at {base_url}/register), then accept or decline "
-            "under your invitations:\n\n"
-            f"GET {base_url}/api/v1/me/invitations\n"
-            f"POST {base_url}/api/v1/me/invitations/{invitation.id}/accept\n"
-            f"POST {base_url}/api/v1/me/invitations/{invitation.id}/decline\n\n"
+            "Nothing happens unless you accept. Open this page, signed in to camtel with this "
+            f"email address (or create an account with it at {base_url}/register), and accept "
+            f"or decline:\n\n{base_url}/app/invitations\n\n"
             f"The invitation expires in {INVITATION_TTL.days} days. If you do not know this "
             "organisation, ignore this mail.\n"
         ),
