@@ -44,3 +44,10 @@ async def test_pages_answer_in_the_accept_language_without_a_browser(client):  #
     assert '<html lang="en">' in english.text and "Sign in" in english.text
     chosen = await client.get("/login?lang=de")
     assert "camtel_lang=de" in chosen.headers["set-cookie"]
+
+
+async def test_the_switch_keeps_the_address_of_a_mailed_link(client):  # type: ignore[no-untyped-def]
+    page = await client.get("/reset?token=abc%2Bdef&x=1")
+    assert 'href="/reset?token=abc%2Bdef&amp;x=1&amp;lang=de"' in page.text
+    again = await client.get("/reset?token=abc&lang=de")
+    assert 'href="/reset?token=abc&amp;lang=en"' in again.text

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -73,6 +73,12 @@ def map_settings(settings: Settings) -> dict[str, str]:
     }
 
 
+def language_switch_url(request: Request, code: str) -> str:
+    """This page in another language: its path and query (a link's token kept), `lang` set."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{request.url.path}?{urlencode([*params, ('lang', code)])}"
+
+
 def tile_sources(tile_url: str) -> list[str]:
     """The origin of the tile server, as a CSP source: `https://{s}.tile.example.org/{z}/...`
     becomes `https://*.tile.example.org`; no tiles, no source."""
@@ -121,6 +127,7 @@ def render(
         title=title,
         config=config,
         path=request.url.path,
+        switch_url=lambda code: language_switch_url(request, code),
         scripts=scripts,
         preloads=module_preloads(("shell.js", *scripts)),
         **context,
