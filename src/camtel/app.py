@@ -31,7 +31,6 @@ from camtel.api import (
     rights,
     shares,
     trips,
-    unsubscribe,
     webhooks,
 )
 from camtel.bus.base import Envelope
@@ -133,7 +132,6 @@ def build_api(services: Services) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(shares.pages)  # /s/{token}: public share links, outside /api/v1
-    app.include_router(unsubscribe.router)  # /u/{token}: one-click unsubscribe (RFC 8058)
     app.include_router(health.router)
     app.include_router(docs.router)  # /docs, /redoc
     web.install(app)  # pages, static files, the service worker; "/" and "/app..." are pages

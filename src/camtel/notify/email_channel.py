@@ -70,7 +70,7 @@ class EmailChannel:
             return False
         body = (
             f"{title}\n\nWhen: {time.isoformat(timespec='seconds')}\n\n"
-            f"See it in camtel: {self.base_url}/app\n\n"
+            f"See it in camtel: {self.base_url}/app/alerts\n\n"
             "You get this mail because of a notification rule you set; change it in camtel."
         )
         subject = ("[urgent] " if urgent else "") + title

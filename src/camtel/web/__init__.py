@@ -21,6 +21,7 @@ from camtel.web import (
     privacy,
     pwa,
     recordings,
+    unsubscribe,
 )
 from camtel.web.assets import STATIC_DIR, STATIC_PREFIX
 from camtel.web.errors import page_for_error
@@ -43,6 +44,7 @@ PAGES = (
     privacy,
     pwa,
     recordings,
+    unsubscribe,
 )
 
 
