@@ -29,6 +29,7 @@ from camtel.api import (
     public,
     reports,
     rights,
+    sales,
     shares,
     trips,
     webhooks,
@@ -48,6 +49,7 @@ from camtel.media.derivatives import Redactor, Transcoder
 from camtel.notify.dispatcher import EventRecord
 from camtel.privacy import access_log, analytics, erasure, export_jobs, retention
 from camtel.privacy.residency import residency_problem
+from camtel.sales import catalogue
 from camtel.services import Services
 from camtel.trips.digest import send_digests
 
@@ -114,6 +116,7 @@ def build_api(services: Services) -> FastAPI:
     for module in (
         auth,
         public,
+        sales,
         rights,
         privacy,
         me,
@@ -231,6 +234,10 @@ def prepare(settings: Settings) -> None:
     )
     if problem:
         raise SystemExit(f"camtel: refusing to start: {problem} (CAMTEL_STORAGE_REGION)")
+    try:
+        catalogue.load(settings.price_table)
+    except catalogue.CatalogueError as exc:
+        raise SystemExit(f"camtel: refusing to start: {exc} (CAMTEL_PRICE_TABLE)") from None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.sqlalchemy_url)
 

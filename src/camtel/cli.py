@@ -284,7 +284,13 @@ def outbox_show(
         err.print("no such mail")
         raise typer.Exit(1)
     mail = rows[0]
-    console.print(f"To: {mail.to_address}\nSubject: {mail.subject}\nStatus: {mail.status}\n")
+    console.print(f"To: {mail.to_address}\nSubject: {mail.subject}\nStatus: {mail.status}")
+    parts = (["HTML version"] if mail.html else []) + [
+        f"{a['filename']} ({a['content_type']})" for a in mail.attachments or []
+    ]
+    if parts:
+        console.print(f"With: {', '.join(parts)}", markup=False, highlight=False)
+    console.print()
     console.print(mail.body, markup=False, highlight=False)
 
 

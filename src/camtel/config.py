@@ -219,6 +219,12 @@ class Settings(BaseSettings):
         description="Address of the data-protection officer; contact-form messages are mailed "
         "there. Empty keeps them for operators only (`GET /api/v1/privacy/contact-messages`).",
     )
+    sales_email: str = Field(
+        "",
+        description="Address of the sales team: new saved quotes and demo bookings are "
+        "announced there, and it organises demo invitations; empty lists them for operators "
+        "only (`/app/admin/sales`).",
+    )
     diagnostics_retention_days: int = Field(
         14,
         ge=1,
@@ -227,6 +233,18 @@ class Settings(BaseSettings):
     )
     contact_retention_days: int = Field(
         365, ge=1, le=3650, description="Days a message to the data-protection officer is kept."
+    )
+    price_table: Path | None = Field(
+        None,
+        description="TOML file with the operator's price table (unit prices, volume tiers, "
+        "lease factors, options, VAT) and demo availability; empty uses the shipped example "
+        "`src/camtel/sales/prices.example.toml`. Checked at start.",
+    )
+    lead_retention_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Days a saved quote (lead) is kept, and a demo booking after its demo.",
     )
     storage_region: str = Field(
         "local",

@@ -10,6 +10,7 @@ from camtel.notify import models as notify_models
 from camtel.privacy import audit as audit_models
 from camtel.privacy import models as privacy_models
 from camtel.privacy import rights_models
+from camtel.sales import models as sales_models
 from camtel.trips import models as trips_models
 
 metadata = Base.metadata
@@ -25,5 +26,6 @@ __all__ = [
     "notify_models",
     "privacy_models",
     "rights_models",
+    "sales_models",
     "trips_models",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -23,6 +24,15 @@ MAX_ATTEMPTS = 5
 REDACTED = "[body removed after delivery]"
 #: Headers a mail may carry besides From, To and Subject (RFC 2369 / RFC 8058 list headers).
 EXTRA_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"})
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A text file sent with a mail, e.g. `invite.ics` as `text/calendar; method=REQUEST`."""
+
+    filename: str
+    content_type: str  # text/<subtype>, optionally with parameters
+    content: str
 
 
 class Mailer:
@@ -45,17 +55,24 @@ class Mailer:
         body: str,
         user_id: uuid.UUID | None,
         headers: dict[str, str] | None = None,
+        html: str | None = None,
+        attachments: list[Attachment] | None = None,
     ) -> OutboxMail:
-        """Add a mail to the outbox in the caller's transaction (sent after it commits)."""
+        """Add a mail to the outbox in the caller's transaction (sent after it commits);
+        `html` is an alternative of the text `body`, `attachments` are text files."""
         unknown = set(headers or ()) - EXTRA_HEADERS
         if unknown:
             raise ValueError(f"headers not allowed on outgoing mail: {sorted(unknown)}")
+        if any(not a.content_type.startswith("text/") for a in attachments or ()):
+            raise ValueError("only text attachments can be queued")
         mail = OutboxMail(
             user_id=user_id,
             to_address=to,
             subject=subject,
             body=body,
             headers=dict(headers) if headers else None,
+            html=html,
+            attachments=[asdict(a) for a in attachments] if attachments else None,
             status="pending" if self.smtp_enabled else "kept",
             created_at=utcnow(),
         )
@@ -91,7 +108,7 @@ class Mailer:
                     continue
                 mail.status, mail.sent_at, mail.error = "sent", utcnow(), ""
                 # Links in mail are credentials; once delivered, the copy here is not needed.
-                mail.body, mail.headers = REDACTED, None
+                mail.body, mail.headers, mail.html, mail.attachments = REDACTED, None, None, None
                 sent += 1
             return sent
 
@@ -104,6 +121,16 @@ class Mailer:
             if name in EXTRA_HEADERS:
                 message[name] = value
         message.set_content(mail.body)
+        if mail.html:
+            message.add_alternative(mail.html, subtype="html")
+        for attachment in mail.attachments or ():
+            subtype, params = _text_type(attachment["content_type"])
+            message.add_attachment(
+                attachment["content"],
+                subtype=subtype,
+                filename=attachment["filename"],
+                params=params,
+            )
         await aiosmtplib.send(
             message,
             hostname=self.settings.smtp_host,
@@ -113,3 +140,10 @@ class Mailer:
             start_tls=None if self.settings.smtp_starttls else False,
             timeout=15,
         )
+
+
+def _text_type(content_type: str) -> tuple[str, dict[str, str]]:
+    """("calendar", {"method": "REQUEST"}) of "text/calendar; method=REQUEST". Pure."""
+    kind, *rest = (part.strip() for part in content_type.split(";"))
+    params = dict(part.split("=", 1) for part in rest if "=" in part)
+    return kind.removeprefix("text/"), {k.strip(): v.strip().strip('"') for k, v in params.items()}

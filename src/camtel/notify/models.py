@@ -24,6 +24,11 @@ class OutboxMail(IdMixin, CreatedMixin, Base):
     body: Mapped[str] = mapped_column(Text)
     #: Extra headers (e.g. RFC 8058 List-Unsubscribe); cleared with the body after delivery.
     headers: Mapped[dict[str, str] | None] = mapped_column(JSONType)
+    #: An HTML alternative of `body` (a quote's summary); cleared with the body after delivery.
+    html: Mapped[str | None] = mapped_column(Text)
+    #: Text attachments [{"filename", "content_type", "content"}] (a calendar invitation);
+    #: cleared with the body after delivery.
+    attachments: Mapped[list[dict[str, str]] | None] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|kept|failed
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(String(300), default="")

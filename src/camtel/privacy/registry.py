@@ -509,6 +509,32 @@ REGISTRY: dict[str, PersonalData] = {
             link=Link("user", "user_id"),
             sweep=(Retention("expires_at"),),
         ),
+        # --- the sales side of the public site (P23)
+        PersonalData(
+            "leads",
+            (Category.LEAD, Category.CONTACT),
+            "leads.user_id (the signed-in person, or the account with the address given); a "
+            "visitor without an account deletes it through the link in its mail",
+            "12 months (expires_at), or until the person deletes it",
+            True,
+            Erasure.DELETE,
+            "answering a visitor who saved a quote and asked to be contacted about it, with "
+            "their consent (its text and version kept with the lead)",
+            link=Link("user", "user_id"),
+            sweep=(Retention("expires_at"),),
+        ),
+        PersonalData(
+            "demo_bookings",
+            (Category.LEAD, Category.CONTACT),
+            "demo_bookings.user_id (the signed-in person, or the account with the address "
+            "given); a visitor without an account cancels it through the link in its mail",
+            "12 months after the demo (expires_at), or until the person cancels it",
+            True,
+            Erasure.DELETE,
+            "holding a product demo a visitor booked and sending them its invitation",
+            link=Link("user", "user_id"),
+            sweep=(Retention("expires_at"),),
+        ),
     )
 }
 
