@@ -216,14 +216,41 @@ class Settings(BaseSettings):
     )
     dpo_email: str = Field(
         "",
-        description="Address of the data-protection officer; contact-form messages are mailed "
-        "there. Empty keeps them for operators only (`GET /api/v1/privacy/contact-messages`).",
+        description="Address of the data-protection officer; contact-form messages about "
+        "privacy are mailed there. Empty keeps them for operators only "
+        "(`GET /api/v1/privacy/contact-messages`).",
     )
     sales_email: str = Field(
         "",
-        description="Address of the sales team: new saved quotes and demo bookings are "
-        "announced there, and it organises demo invitations; empty lists them for operators "
-        "only (`/app/admin/sales`).",
+        description="Address of the sales team: sales enquiries from the contact form (topic "
+        "`sales`), new saved quotes and demo bookings are mailed there, and it organises demo "
+        "invitations. Empty uses `CAMTEL_OPERATOR_EMAIL`; with neither they are kept for "
+        "operators only (`GET /api/v1/privacy/contact-messages`, `/app/admin/sales`).",
+    )
+    operator_name: str = Field(
+        "",
+        description="Who runs this camtel server (a person's or company's full name, with its "
+        "legal form), shown on the imprint page (`/imprint`), which camtel's default privacy "
+        "policy and terms name as the controller's details.",
+    )
+    operator_address: str = Field(
+        "",
+        description="The operator's postal address for the imprint; separate lines with "
+        "`;` or newlines.",
+    )
+    operator_email: str = Field(
+        "", description="The operator's contact address, shown on the imprint page."
+    )
+    operator_phone: str = Field(
+        "", description="The operator's telephone number for the imprint (optional)."
+    )
+    operator_register: str = Field(
+        "",
+        description="Trade register entry for the imprint, e.g. `Amtsgericht Berlin, HRB "
+        "123456`, and who represents the company (optional).",
+    )
+    operator_vat_id: str = Field(
+        "", description="VAT identification number for the imprint (optional)."
     )
     diagnostics_retention_days: int = Field(
         14,

@@ -1,5 +1,6 @@
-"""Public privacy endpoints, no sign-in needed: the policy in force, the DPO contact form,
-diagnostics upload (signed in or not), the cookie-less page-view counter and cookie consent.
+"""Public privacy endpoints, no sign-in needed: the policy in force, the contact form (to the
+DPO or to sales), diagnostics upload (signed in or not), the cookie-less page-view counter and
+cookie consent.
 
 Cookie consent (P11): camtel sets only strictly necessary cookies — the web session, its CSRF
 token, and `camtel_consent`, which remembers the banner choice. The banner's one optional
@@ -22,7 +23,17 @@ from camtel.api.deps import SESSION_COOKIE, Db, Svc, client_address, get_caller
 from camtel.api.schemas import Strict
 from camtel.errors import CamtelError, Forbidden, RateLimited
 from camtel.privacy import analytics, consent, contact, diagnostics, minors, policies
-from camtel.privacy.consent import Channel, Outcome, Purpose
+from camtel.privacy.consent import Channel, Purpose
+from camtel.privacy.cookie_consent import (
+    CONSENT_COOKIE,
+    CONSENT_MAX_AGE,
+    read_consent_cookie,
+    record_choice,
+)
+
+# The consent cookie and its reading live with the ledger logic in privacy.cookie_consent (the
+# pages' form that works without JavaScript records choices through it too).
+__all__ = ["CONSENT_COOKIE", "CONSENT_MAX_AGE", "read_consent_cookie", "router"]
 
 router = APIRouter(tags=["public"])
 
@@ -78,16 +89,20 @@ async def policy_version(kind: Literal["privacy", "terms"], version: int, db: Db
 
 
 class ContactIn(Strict):
+    topic: Literal["privacy", "sales"] = Field(
+        "privacy",
+        description="`privacy` goes to the data-protection officer, `sales` to sales.",
+    )
     name: str = Field("", max_length=120)
-    email: str = Field(max_length=254, description="Where the DPO answers you.")
-    subject: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=254, description="Where we answer you.")
+    subject: str = Field(min_length=1, max_length=contact.MAX_SUBJECT)
     message: str = Field(min_length=1, max_length=contact.MAX_MESSAGE)
 
 
 @router.post(
     "/contact",
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Write to the data-protection officer",
+    summary="Write to the data-protection officer (topic privacy) or to sales",
 )
 async def contact_dpo(
     body: ContactIn,
@@ -109,6 +124,8 @@ async def contact_dpo(
         dpo_email=services.settings.dpo_email,
         now=services.clock(),
         retention_days=services.settings.contact_retention_days,
+        topic=contact.Topic(body.topic),
+        sales_email=services.settings.sales_email or services.settings.operator_email,
     )
     await db.commit()
     background.add_task(services.mailer.deliver_pending)  # after the response
@@ -211,20 +228,6 @@ def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
 
 # --- cookie consent ------------------------------------------------------------------------
 
-CONSENT_COOKIE = "camtel_consent"
-#: Six months: the choice is asked again after that.
-CONSENT_MAX_AGE = 183 * 24 * 3600
-
-
-def read_consent_cookie(value: str | None) -> tuple[str | None, bool | None]:
-    """(visitor id, analytics choice) from the consent cookie's "<visitor id or ->.<0|1>";
-    (None, None) when it is absent or malformed. Pure."""
-    visitor, _, choice = (value or "").partition(".")
-    if choice not in ("0", "1") or not (visitor == "-" or consent.is_visitor_id(visitor)):
-        return None, None
-    return (None if visitor == "-" else visitor), choice == "1"
-
-
 class CookieChoice(Strict):
     analytics: bool = Field(
         description="Count my visits in the usage statistics (ledger purpose `analytics`)."
@@ -279,33 +282,22 @@ async def set_cookie_consent(
     caller: OptionalCaller,
 ) -> dict[str, Any]:
     visitor, _ = read_consent_cookie(request.cookies.get(CONSENT_COOKIE))
-    if caller is not None:
-        visitor = None  # the account's ledger holds the choice from now on
-        previous = await consent.decision(db, caller.user.id, Purpose.ANALYTICS)
-    else:
-        visitor = visitor or consent.new_visitor_id()
-        previous = await consent.visitor_decision(db, visitor, Purpose.ANALYTICS)
-    if body.analytics:
-        outcome = Outcome.GIVEN
-    else:
-        outcome = Outcome.WITHDRAWN if consent.is_given(previous) else Outcome.REFUSED
     web = caller is None or (caller.session is not None and caller.session.kind == "web")
-    await consent.record(
+    recorded = await record_choice(
         db,
+        analytics=body.analytics,
         user_id=caller.user.id if caller else None,
-        visitor_id=visitor,
-        purpose=Purpose.ANALYTICS,
-        outcome=outcome,
+        visitor=visitor,
         channel=Channel.WEB if web else Channel.API,
         now=services.clock(),
     )
     response.set_cookie(
         CONSENT_COOKIE,
-        f"{visitor or '-'}.{int(body.analytics)}",
+        recorded.cookie,
         max_age=CONSENT_MAX_AGE,
         httponly=True,
         secure=services.settings.cookie_secure,
         samesite="lax",
         path="/",
     )
-    return await _cookie_state(db, caller, visitor, body.analytics)
+    return await _cookie_state(db, caller, recorded.visitor, body.analytics)

@@ -1,11 +1,16 @@
-"""The contact form to the data-protection officer (P22): stored with its own retention and
-forwarded to the DPO's address through the outbox."""
+"""The contact form (P22, P23): a message to the data-protection officer or to sales, stored
+with its own retention and forwarded to the right address through the outbox.
+
+The topic has no column of its own: a sales enquiry's stored subject starts with `[sales] `
+(`topic_of` reads it back); a privacy message's subject is kept exactly as written.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +25,39 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_DAYS = 365
 MAX_MESSAGE = 10_000
+MAX_SUBJECT = 200
+
+
+class Topic(StrEnum):
+    """Who a message is for."""
+
+    PRIVACY = "privacy"  # the data-protection officer
+    SALES = "sales"  # prices, demos, buying or renting
+
+
+_PREFIX = {Topic.SALES: "[sales] "}
+_CLOSING = {
+    Topic.PRIVACY: "-- Answer within one month (GDPR Art. 12(3)).\n",
+    Topic.SALES: "-- A sales enquiry from the contact form.\n",
+}
+
+
+def stored_subject(topic: Topic, subject: str) -> str:
+    """The subject as stored: a sales enquiry's carries its topic in front. Pure."""
+    return _PREFIX.get(Topic(topic), "") + subject
+
+
+def topic_of(stored: str) -> Topic:
+    """The topic of a stored message, from its subject (privacy unless marked). Pure."""
+    for topic, prefix in _PREFIX.items():
+        if stored.startswith(prefix):
+            return topic
+    return Topic.PRIVACY
+
+
+def recipient(topic: Topic, *, dpo_email: str, sales_email: str) -> str:
+    """Where a message of this topic is mailed ("" keeps it for operators only). Pure."""
+    return sales_email if Topic(topic) is Topic.SALES else dpo_email
 
 
 async def submit(
@@ -34,8 +72,16 @@ async def submit(
     dpo_email: str,
     now: datetime,
     retention_days: int = DEFAULT_RETENTION_DAYS,
+    topic: Topic = Topic.PRIVACY,
+    sales_email: str = "",
 ) -> ContactMessage:
-    """Keep the message and mail it to the DPO (kept for operators when no DPO is set)."""
+    """Keep the message and mail it to the DPO, or for a sales enquiry to sales (kept for
+    operators when no address is set)."""
+    topic = Topic(topic)
+    stored = stored_subject(topic, subject)
+    if len(stored) > MAX_SUBJECT:
+        longest = MAX_SUBJECT - len(stored) + len(subject)
+        raise Invalid(f"subject is longer than {longest} characters", field="subject")
     try:
         address = normalise_email(email)
     except ContactError as exc:
@@ -46,33 +92,37 @@ async def submit(
         # Linked to the account with this address, so the person's erasure and export see it.
         account = await find_by_email(db, email=address)
         user_id = account.id if account else None
+    to = recipient(topic, dpo_email=dpo_email, sales_email=sales_email)
     row = ContactMessage(
         user_id=user_id,
         name=name,
         email=address,
-        subject=subject,
+        subject=stored,
         message=message,
-        forwarded=bool(dpo_email),
+        forwarded=bool(to),
         created_at=now,
         expires_at=now + timedelta(days=retention_days),
     )
     db.add(row)
     await db.flush()
-    if dpo_email:
+    if to:
         mailer.queue(
             db,
-            to=dpo_email,
+            to=to,
             user_id=user_id,
-            subject=f"[camtel privacy contact] {subject}"[:200],
+            subject=f"[camtel {topic} contact] {subject}"[:200],
             body=(
                 f"Reference: {row.id}\nFrom: {name or '(no name)'} <{address}>\n"
                 f"Account: {'yes' if user_id else 'no'}\nReceived: {now.isoformat()}\n\n"
-                f"{message}\n\n-- Answer within one month (GDPR Art. 12(3)).\n"
+                f"{message}\n\n{_CLOSING[topic]}"
             ),
         )
     else:
-        log.warning("no DPO address configured; contact message kept for operators")
-    log.info("contact message received", extra={"message": str(row.id)})
+        log.warning(
+            "no address configured for this topic; contact message kept for operators",
+            extra={"topic": str(topic)},
+        )
+    log.info("contact message received", extra={"message": str(row.id), "topic": str(topic)})
     return row
 
 

@@ -47,6 +47,11 @@ def title_of(markdown: str, kind: Kind) -> str:
     return f"camtel {_NAMES[kind]}"
 
 
+def page_url(base_url: str, kind: Kind) -> str:
+    """The web page showing a document in force (`/privacy`, `/terms`), for mails. Pure."""
+    return f"{base_url.rstrip('/')}/{Kind(kind)}"
+
+
 def pending(current: Mapping[str, int], accepted: Mapping[str, Decision]) -> list[tuple[str, int]]:
     """Documents a person still has to accept, as (kind, version). Pure.
 
@@ -73,6 +78,17 @@ async def current(db: AsyncSession) -> dict[str, PolicyVersion]:
         if row is not None:
             found[kind] = row
     return found
+
+
+async def versions(db: AsyncSession, kind: Kind) -> list[PolicyVersion]:
+    """Every published version of a document, newest first."""
+    return list(
+        await db.scalars(
+            select(PolicyVersion)
+            .where(PolicyVersion.kind == Kind(kind))
+            .order_by(PolicyVersion.version.desc())
+        )
+    )
 
 
 async def version(db: AsyncSession, kind: Kind, number: int) -> PolicyVersion:
@@ -120,6 +136,11 @@ async def publish(
     db.add(row)
     await db.flush()
     changes = f"What changed:\n{summary.strip()}\n\n" if summary.strip() else ""
+    if row.version > 1:  # every change, line by line, on the site
+        changes += (
+            f"Compare it with the version before: {page_url(base_url, kind)}/changes"
+            f"?from={row.version - 1}&to={row.version}\n\n"
+        )
     mailed = 0
     last: uuid.UUID | None = None
     while True:  # keyset batches, so a large user base does not sit in one session at once
@@ -137,7 +158,7 @@ async def publish(
                 subject=f"camtel has a new {_NAMES[kind]} (version {row.version})",
                 body=(
                     f"We have published version {row.version} of our {_NAMES[kind]}: "
-                    f"{row.title}.\n\n{changes}Read it at {base_url}/api/v1/policies/current\n\n"
+                    f"{row.title}.\n\n{changes}Read it at {page_url(base_url, kind)}\n\n"
                     "We will ask you to accept it the next time you sign in. Until then "
                     "nothing changes in how we process your data for any new purpose.\n"
                 ),

@@ -1,9 +1,9 @@
-"""Pages and static assets: the app people sign in to (and, to come, the public site)."""
+"""Pages and static assets: the public site and the app people sign in to."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -12,20 +12,24 @@ from camtel.web import (
     account,
     admin,
     alerts,
+    contact,
+    cookies,
     devices,
     fleet,
     geofences,
     guardians,
     history,
     invitations,
+    policies,
     privacy,
+    public,
     pwa,
     recordings,
     unsubscribe,
 )
 from camtel.web.assets import STATIC_DIR, STATIC_PREFIX
 from camtel.web.errors import page_for_error
-from camtel.web.pages import MaybeSignedIn, SignInRequired
+from camtel.web.pages import SignInRequired
 from camtel.web.render import tile_sources
 
 __all__ = ["install", "page_for_error", "tile_sources"]
@@ -35,13 +39,17 @@ PAGES = (
     account,
     admin,
     alerts,
+    contact,
+    cookies,
     devices,
     fleet,
     geofences,
     guardians,
     history,
     invitations,
+    policies,
     privacy,
+    public,
     pwa,
     recordings,
     unsubscribe,
@@ -62,10 +70,6 @@ def install(app: FastAPI) -> None:
     """Add the pages, the static files and the sign-in redirect to the app."""
     for module in PAGES:
         app.include_router(module.router)
-
-    @app.get("/", include_in_schema=False)
-    async def start(caller: MaybeSignedIn) -> Response:
-        return RedirectResponse("/app" if caller else "/login", status_code=303)
 
     async def sign_in_first(request, exc):  # type: ignore[no-untyped-def]
         return page_for_error(request, 401, exc)

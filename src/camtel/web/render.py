@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from camtel.accounts.caller import Caller
 from camtel.config import Settings
+from camtel.privacy.cookie_consent import CONSENT_COOKIE, counts_visits, read_consent_cookie
 from camtel.web import i18n
 from camtel.web.assets import STATIC_DIR, asset_url, module_preloads, vendor
 
@@ -43,7 +44,14 @@ def environment() -> Environment:
     env.globals["asset"] = asset_url
     env.globals["vendor_asset"] = lambda name, file: asset_url(vendor(name, file))
     env.filters["json_script"] = json_script
+    env.globals["cookie_choice"] = cookie_choice
+    env.globals["counts_visits"] = counts_visits
     return env
+
+
+def cookie_choice(request: Request) -> bool | None:
+    """The cookie banner's choice this browser holds (None: not chosen yet), for templates."""
+    return read_consent_cookie(request.cookies.get(CONSENT_COOKIE))[1]
 
 
 def json_script(value: Any) -> Markup:

@@ -5,6 +5,16 @@ const form = document.getElementById("sign-in-form");
 const error = document.getElementById("sign-in-error");
 const otpField = document.getElementById("otp-field");
 
+/** Where to go after signing in: first to accept a policy version published since the person
+ * last accepted one (P21), then on to `target`. */
+async function acceptanceFirst(target) {
+  try {
+    const status = await api("me/policy-acceptance", { reauth: false });
+    if (status.policy_acceptance_required) return `/app/policy-update?next=${encodeURIComponent(target)}`;
+  } catch { /* the app itself asks again */ }
+  return target;
+}
+
 form.addEventListener("submit", async (submit) => {
   submit.preventDefault();
   error.textContent = "";
@@ -16,7 +26,8 @@ form.addEventListener("submit", async (submit) => {
   try {
     await api("auth/session", { method: "POST", body });
     const next = data.get("next");
-    window.location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/app");
+    const target = next && next.startsWith("/") && !next.startsWith("//") ? next : "/app";
+    window.location.assign(await acceptanceFirst(target));
   } catch (failure) {
     const code = failure instanceof ApiError ? failure.problem.code : "";
     if (code === "otp_required" || code === "otp_invalid") {
