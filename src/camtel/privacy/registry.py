@@ -505,7 +505,8 @@ REGISTRY: dict[str, PersonalData] = {
             "12 months (expires_at)",
             True,
             Erasure.DELETE,
-            "answering messages to the data-protection officer (P22)",
+            "answering messages to the data-protection officer (P22) and sales enquiries "
+            "from the contact form (P23)",
             link=Link("user", "user_id"),
             sweep=(Retention("expires_at"),),
         ),
