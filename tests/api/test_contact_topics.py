@@ -10,7 +10,8 @@ from sqlalchemy import select
 from camtel.notify.models import OutboxMail
 from camtel.privacy import contact
 from camtel.privacy.models import ContactMessage
-from privacy_support import privacy_client
+from privacy_support import make_operator, privacy_client
+from support import sign_up
 
 MESSAGE = {"email": "kim@example.com", "subject": "Ten cameras", "message": "What would it cost?"}
 
@@ -47,6 +48,15 @@ async def test_sales_goes_to_the_operator_and_privacy_to_the_dpo(http, services)
     assert [m.subject for m in to_sales] == ["[camtel sales contact] Ten cameras"]
     to_dpo = await _mail_to(services, "dpo@camtel.example")
     assert [m.subject for m in to_dpo] == ["[camtel privacy contact] My data"]
+
+    # Operators see which is which.
+    operator, operator_id = await sign_up(http, services, "op@example.com")
+    await make_operator(services, operator_id)
+    listed = await http.get("/api/v1/privacy/contact-messages", headers=operator)
+    assert sorted((m["subject"], m["topic"]) for m in listed.json()) == [
+        ("My data", "privacy"),
+        ("[sales] Ten cameras", "sales"),
+    ]
 
     # A sales address of its own wins over the operator's.
     services.settings = services.settings.model_copy(update={"sales_email": "sales@camtel.example"})

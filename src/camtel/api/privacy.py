@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
-from pydantic import Field
+from pydantic import Field, computed_field
 from sqlalchemy import select
 
 from camtel.accounts.caller import Caller
@@ -27,7 +27,16 @@ from camtel.api.pagination import Cursor, Limit, page, time_cursor
 from camtel.api.schemas import Out, Strict
 from camtel.devices import service as device_service
 from camtel.errors import Conflict, Forbidden, Invalid
-from camtel.privacy import analytics, audit, consent, minors, policies, policy_markdown, registers
+from camtel.privacy import (
+    analytics,
+    audit,
+    consent,
+    contact,
+    minors,
+    policies,
+    policy_markdown,
+    registers,
+)
 from camtel.privacy.consent import OWN_PURPOSES, Channel, Outcome, Purpose
 from camtel.privacy.models import Breach, ContactMessage, Disclosure, DisclosureSubject
 from camtel.services import Services
@@ -640,11 +649,17 @@ class ContactOut(Out):
     created_at: datetime
     expires_at: datetime
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def topic(self) -> str:
+        """`privacy` (to the DPO) or `sales`, read from the stored subject."""
+        return str(contact.topic_of(self.subject))
+
 
 @router.get(
     "/privacy/contact-messages",
     response_model=list[ContactOut],
-    summary="Messages to the data-protection officer (operators)",
+    summary="Messages from the contact form, to the DPO or to sales (operators)",
 )
 async def contact_messages(caller: CallerDep, db: Db) -> list[ContactMessage]:
     _operator(caller)
