@@ -51,5 +51,5 @@ def load(path: Path | None = None) -> Catalogue:
 
 def sales_address(settings: Settings) -> str:
     """Where new leads and bookings are announced (and who organises demos): the sales
-    team's address; "" when none is set."""
-    return settings.sales_email
+    team's address, else the operator's; "" when neither is set."""
+    return settings.sales_email or settings.operator_email

@@ -14,6 +14,7 @@ from camtel.web import (
     alerts,
     contact,
     cookies,
+    demo,
     devices,
     fleet,
     geofences,
@@ -21,10 +22,12 @@ from camtel.web import (
     history,
     invitations,
     policies,
+    pricing,
     privacy,
     public,
     pwa,
     recordings,
+    sales_admin,
     unsubscribe,
 )
 from camtel.web.assets import STATIC_DIR, STATIC_PREFIX
@@ -41,6 +44,7 @@ PAGES = (
     alerts,
     contact,
     cookies,
+    demo,
     devices,
     fleet,
     geofences,
@@ -48,10 +52,12 @@ PAGES = (
     history,
     invitations,
     policies,
+    pricing,
     privacy,
     public,
     pwa,
     recordings,
+    sales_admin,
     unsubscribe,
 )
 
