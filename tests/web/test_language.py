@@ -51,3 +51,11 @@ async def test_the_switch_keeps_the_address_of_a_mailed_link(client):  # type: i
     assert 'href="/reset?token=abc%2Bdef&amp;x=1&amp;lang=de"' in page.text
     again = await client.get("/reset?token=abc&lang=de")
     assert 'href="/reset?token=abc&amp;lang=en"' in again.text
+
+
+async def test_the_switch_drops_a_token_the_page_already_used(client):  # type: ignore[no-untyped-def]
+    # /verify confirms on opening: its token is spent, so switching language neither shows it
+    # in the page nor sends it again (which would only answer "link no longer valid").
+    page = await client.get("/verify?token=spent-token&x=1")
+    assert "spent-token" not in page.text
+    assert 'href="/verify?x=1&amp;lang=de"' in page.text

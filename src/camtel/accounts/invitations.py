@@ -139,7 +139,7 @@ def _mail(
             f"{who} invited you to join {where} on camtel as {invitation.role}.\n\n"
             "Nothing happens unless you accept. Open this page, signed in to camtel with this "
             f"email address (or create an account with it at {base_url}/register), and accept "
-            f"or decline:\n\n{base_url}/app/invitations\n\n"
+            f"or decline:\n\n{base_url}/app/invitations#invitation-{invitation.id}\n\n"
             f"The invitation expires in {INVITATION_TTL.days} days. If you do not know this "
             "organisation, ignore this mail.\n"
         ),

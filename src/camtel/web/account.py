@@ -82,6 +82,7 @@ async def verify_page(
         caller=caller,
         status_code=200 if confirmed else 400,
         confirmed=confirmed,
+        spent_query=("token",),
     )
 
 

@@ -203,6 +203,7 @@ async def email_change_page(
         caller=caller,
         status_code=statuses[outcome],
         outcome=outcome,
+        spent_query=("token",),
     )
 
 

@@ -81,9 +81,13 @@ def map_settings(settings: Settings) -> dict[str, str]:
     }
 
 
-def language_switch_url(request: Request, code: str) -> str:
-    """This page in another language: its path and query (a link's token kept), `lang` set."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+def language_switch_url(request: Request, code: str, *, spent: tuple[str, ...] = ()) -> str:
+    """This page in another language: its path and query (a link's token kept, so a form it
+    fills still works), `lang` set. `spent` names parameters the page already used up (a
+    one-time token it confirmed): the switch drops them, so the used token neither sits in
+    the page nor is sent again."""
+    dropped = {"lang", *spent}
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in dropped]
     return f"{request.url.path}?{urlencode([*params, ('lang', code)])}"
 
 
@@ -110,6 +114,7 @@ def render(
     scripts: tuple[str, ...] = (),
     page_data: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    spent_query: tuple[str, ...] = (),
     **context: Any,
 ) -> HTMLResponse:
     """A page in the request's language. `scripts` are the page's own modules (under
@@ -135,7 +140,7 @@ def render(
         title=title,
         config=config,
         path=request.url.path,
-        switch_url=lambda code: language_switch_url(request, code),
+        switch_url=lambda code: language_switch_url(request, code, spent=spent_query),
         scripts=scripts,
         preloads=module_preloads(("shell.js", *scripts)),
         **context,
