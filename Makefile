@@ -22,8 +22,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# Tests run on every core (at most 4 workers; each has its own databases); PYTEST_WORKERS=0
+# runs them in this one process.
+PYTEST_WORKERS ?= auto
 test: lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --maxprocesses 4 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) camtel-data .pytest_cache
