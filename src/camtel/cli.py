@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
 
-from camtel.config import Settings
+if TYPE_CHECKING:  # commands import what they use: `camtel extract` needs no database
+    from camtel.config import Settings
 
 app = typer.Typer(help="camtel: camera telematics.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -49,11 +47,27 @@ def _run(coroutine) -> None:  # type: ignore[no-untyped-def]
 
         uvloop.run(coroutine)
     except ImportError:
-        asyncio.run(coroutine)
+        _once(coroutine)
+
+
+def _once(coroutine):  # type: ignore[no-untyped-def]
+    """Run one coroutine to its end (asyncio is imported by the commands that need it)."""
+    import asyncio
+
+    return asyncio.run(coroutine)
+
+
+def _table(*columns: str):  # type: ignore[no-untyped-def]
+    """A rich table with these column headings."""
+    from rich.table import Table as RichTable
+
+    return RichTable(*columns)
 
 
 def _settings() -> Settings:
     from pydantic import ValidationError
+
+    from camtel.config import Settings
 
     try:
         return Settings()
@@ -233,7 +247,7 @@ def user_create(
             await services.database.dispose()
 
     try:
-        user_id = asyncio.run(run())
+        user_id = _once(run())
     except CamtelError as exc:
         err.print(f"[red]cannot create the account:[/red] {exc.detail}")
         raise typer.Exit(1) from None
@@ -243,12 +257,14 @@ def user_create(
 @outbox_app.command("list")
 def outbox_list(limit: int = 20) -> None:
     """Recent mail, newest first (addresses shown only here, to the operator)."""
+    from sqlalchemy import select
+
     from camtel.notify.models import OutboxMail
 
-    rows = asyncio.run(
+    rows = _once(
         _query(select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(limit))
     )
-    table = Table("id", "created", "to", "subject", "status")
+    table = _table("id", "created", "to", "subject", "status")
     for mail in rows:
         table.add_row(
             str(mail.id),
@@ -268,6 +284,8 @@ def outbox_show(
     """Print one mail, with its links (verification, reset)."""
     import uuid
 
+    from sqlalchemy import select
+
     from camtel.notify.models import OutboxMail
 
     query = select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(1)
@@ -279,7 +297,7 @@ def outbox_show(
         except ValueError:
             err.print("[red]not a mail id[/red]")
             raise typer.Exit(2) from None
-    rows = asyncio.run(_query(query))
+    rows = _once(_query(query))
     if not rows:
         err.print("no such mail")
         raise typer.Exit(1)
@@ -297,7 +315,7 @@ def outbox_show(
 @config_app.command("show")
 def config_show() -> None:
     """The settings in effect (secrets masked)."""
-    table = Table("setting", "value")
+    table = _table("setting", "value")
     for key, value in _settings().describe().items():
         table.add_row(f"CAMTEL_{key.upper()}", str(value))
     console.print(table)
@@ -321,8 +339,8 @@ def privacy_sweep() -> None:
         finally:
             await database.dispose()
 
-    table = Table("table", "rows deleted")
-    for name, count in asyncio.run(run()).items():
+    table = _table("table", "rows deleted")
+    for name, count in _once(run()).items():
         table.add_row(name, str(count))
     console.print(table)
 
