@@ -31,6 +31,26 @@ async def test_order_per_device_is_kept_in_its_partition():
     assert len({partition_of(d, 4) for d in devices}) > 1, "devices spread over partitions"
 
 
+async def test_a_batch_is_what_waits_in_order_and_makes_room_for_publishers():
+    bus = MemoryBus(partitions=1, capacity=3)
+    device = uuid.uuid4()
+    for n in range(3):
+        await bus.publish(Envelope(device, None, NOW, dedup=str(n)))
+    blocked = asyncio.create_task(bus.publish(Envelope(device, None, NOW, dedup="3")))
+    await asyncio.sleep(0)
+    assert not blocked.done(), "the partition is full"
+    first = await bus.receive_batch(0, limit=2)
+    assert [e.dedup for e in first] == ["0", "1"]
+    await asyncio.wait_for(blocked, 1)
+    rest = await bus.receive_batch(0, limit=10)
+    assert [e.dedup for e in rest] == ["2", "3"]
+    waiting = asyncio.create_task(bus.receive_batch(0, limit=10))
+    await asyncio.sleep(0)
+    assert not waiting.done(), "an empty partition waits for the next envelope"
+    await bus.publish(Envelope(device, None, NOW, dedup="4"))
+    assert [e.dedup for e in await asyncio.wait_for(waiting, 1)] == ["4"]
+
+
 async def test_a_full_partition_makes_the_publisher_wait():
     bus = MemoryBus(partitions=1, capacity=2)
     device = uuid.uuid4()

@@ -58,6 +58,11 @@ class Bus(ABC):
     async def receive(self, partition: int) -> Envelope:
         """The next envelope of a partition, waiting for one."""
 
+    async def receive_batch(self, partition: int, limit: int) -> list[Envelope]:
+        """The next envelopes of a partition in order: at least one (waiting for it), and
+        whatever else is already there, up to `limit`."""
+        return [await self.receive(partition)]
+
     @abstractmethod
     def depth(self) -> int:
         """Envelopes published and not yet received (for stats and back-pressure)."""

@@ -24,5 +24,13 @@ class MemoryBus(Bus):
     async def receive(self, partition: int) -> Envelope:
         return await self._queues[partition].get()
 
+    async def receive_batch(self, partition: int, limit: int) -> list[Envelope]:
+        queue = self._queues[partition]
+        batch = [await queue.get()]
+        # What queued meanwhile comes along: one wake-up of the worker for many envelopes.
+        while len(batch) < limit and not queue.empty():
+            batch.append(queue.get_nowait())
+        return batch
+
     def depth(self) -> int:
         return sum(queue.qsize() for queue in self._queues)

@@ -7,6 +7,9 @@ order it sent its frames, never before the commit, and many frames share one tra
 
 A frame whose positions failed or did not resolve within the timeout gets no reply (the
 device sends them again); the frames after it are answered as usual.
+
+Replies that become due together (one commit settles many frames of a connection) leave in
+one write: one system call per commit and connection, not one per frame.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class OrderedAcks:
         pending = [f for f in futures if not f.done()]
         failed = any(f.done() and (f.cancelled() or f.exception()) for f in futures)
         if not pending and not self._queue:
-            self._finish(replies, failed)
+            self._send(self._finish(replies, failed))
             return
         entry = _Entry(replies, len(pending), self._loop.time() + self.timeout_s)
         entry.failed = failed
@@ -89,18 +92,24 @@ class OrderedAcks:
 
     def _flush(self) -> None:
         queue = self._queue
+        due: list[bytes] = []
         while queue and queue[0].left <= 0:
             entry = queue.popleft()
-            self._finish(entry.replies, entry.failed)
+            due += self._finish(entry.replies, entry.failed)
+        self._send(due)
         if len(queue) < self.limit:
             self._wake()
 
-    def _finish(self, replies: list[bytes], failed: bool) -> None:
+    def _finish(self, replies: list[bytes], failed: bool) -> list[bytes]:
+        """The replies to send for a settled frame: none when its positions failed."""
         if failed:
             self.counters["not_acknowledged"] += 1
-            return
-        for reply in replies:
-            self.write(reply)
+            return []
+        return replies
+
+    def _send(self, replies: list[bytes]) -> None:
+        if replies:
+            self.write(replies[0] if len(replies) == 1 else b"".join(replies))
 
     def _expire(self) -> None:
         self._timer = None

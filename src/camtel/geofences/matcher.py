@@ -249,8 +249,10 @@ class FenceIndex:
     def signed_distances(self, lon: float, lat: float, reach_m: float) -> dict[int, float]:
         """Fences whose edge is within `reach_m` of one point, or that hold it: fence index
         -> metres from the edge, positive inside. Fences left out are farther outside."""
-        probe = box_around(lon, lat, reach_m)
         out: dict[int, float] = {}
+        if self._polygon_tree is None and self._circle_tree is None:
+            return out
+        probe = box_around(lon, lat, reach_m)
         if self._polygon_tree is not None:
             for i in {int(self._polygon_ids[t]) for t in self._polygon_tree.query(probe)}:
                 out[i] = self._polygon_distance(i, lon, lat)

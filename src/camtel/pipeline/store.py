@@ -168,6 +168,17 @@ class Store:
         if self._ready is not None:
             self._ready.set()
 
+    async def submit_many(self, envelopes: list[Envelope]) -> None:
+        """Queue envelopes in order for the next batches (waits while `capacity` are queued;
+        a list may take the queue past it by its own length)."""
+        while len(self._pending) >= self.capacity and self.running:
+            assert self._room is not None
+            self._room.clear()
+            await self._room.wait()
+        self._pending += envelopes
+        if self._ready is not None:
+            self._ready.set()
+
     def start(self) -> None:
         self._ready, self._room = asyncio.Event(), asyncio.Event()
         self._stopping = False

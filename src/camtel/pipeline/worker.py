@@ -66,21 +66,32 @@ class Worker:
 
     async def _run(self, partition: int) -> None:
         while True:
-            envelope = await self.bus.receive(partition)
-            try:
-                await self.process(envelope)
-            except Exception as exc:  # one envelope must not stop the partition
-                self.counters["process_failed"] += 1
-                log.exception("pipeline failed on an envelope")
-                envelope.settle(exc)
+            batch = await self.bus.receive_batch(partition, self.store.batch_size)
+            kept = []
+            for envelope in batch:
+                try:
+                    if self._prepare(envelope):
+                        kept.append(envelope)
+                except Exception as exc:  # one envelope must not stop the partition
+                    self.counters["process_failed"] += 1
+                    log.exception("pipeline failed on an envelope")
+                    envelope.settle(exc)
+            if kept:
+                await self.store.submit_many(kept)
 
     async def process(self, envelope: Envelope) -> None:
         """Run one envelope through the stages and queue it for the store."""
+        if self._prepare(envelope):
+            await self.store.submit(envelope)
+
+    def _prepare(self, envelope: Envelope) -> bool:
+        """Run the stages over an envelope; False when one dropped it (then it is settled)."""
         position = envelope.position
         if position is None:  # only "heard from": the store moves last_seen_at
-            await self.store.submit(envelope)
-            return
-        state = self.states.setdefault(envelope.device_id, DeviceState())
+            return True
+        state = self.states.get(envelope.device_id)
+        if state is None:
+            state = self.states[envelope.device_id] = DeviceState()
         now = self.clock()
         self.counters["positions_in"] += 1
         late = position_filter.is_late(position, state.filter)
@@ -94,11 +105,11 @@ class Worker:
             if reason is not None:
                 self.counters[f"dropped:{reason}"] += 1
                 envelope.settle()
-                return
+                return False
         if late:
             self.counters["late"] += 1
         self._remember_when_stored(envelope, state)
-        await self.store.submit(envelope)
+        return True
 
     def _remember_when_stored(self, envelope: Envelope, state: DeviceState) -> None:
         # The duplicate check must only trust what is durable: a fix remembered before its
