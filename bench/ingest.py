@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -45,13 +46,20 @@ def _cpu() -> float:
 # --- the server process ------------------------------------------------------------------
 
 
-async def _camtel_server(devices: int, batch: int) -> None:
+#: One organisation-wide polygon fence around the area the terminals report from (they stay
+#: inside it): every fix is matched against it, as in a fleet that watches its depot region.
+FENCE = {"type": "Polygon", "coordinates": [[[113.9, 22.4], [114.3, 22.4], [114.3, 22.9],
+                                             [113.9, 22.9], [113.9, 22.4]]]}
+
+
+async def _camtel_server(devices: int, batch: int, fence: bool) -> None:
     from sqlalchemy import func, select
 
     from camtel.accounts.models import Organization
     from camtel.config import Settings
     from camtel.db import migrate
     from camtel.devices.models import Device, Position
+    from camtel.geofences.models import Geofence
     from camtel.ingest import Ingest
     from camtel.services import Services
 
@@ -66,6 +74,9 @@ async def _camtel_server(devices: int, batch: int) -> None:
             await db.flush()
             db.add_all(Device(organization_id=org.id, name=p, unique_id=p, protocol="jt808")
                        for p in _phones(devices))
+            if fence:
+                db.add(Geofence(organization_id=org.id, name="Depot region", kind="polygon",
+                                geometry=FENCE, breach_on="exit", updated_at=datetime.now(UTC)))
         ingest = Ingest.build(services)
         await ingest.start()
 
@@ -107,11 +118,11 @@ async def _control(port: int, rows: object) -> None:
             return
 
 
-def serve(kind: str, devices: int, batch: int) -> None:
+def serve(kind: str, devices: int, batch: int, fence: bool) -> None:
     import uvloop
 
     uvloop.install()
-    main = _camtel_server(devices, batch) if kind == "camtel" else _floor_server()
+    main = _camtel_server(devices, batch, fence) if kind == "camtel" else _floor_server()
     profile = os.environ.get("BENCH_PROFILE")  # a path: cProfile the server into it
     if not profile:
         asyncio.run(main)
@@ -141,9 +152,9 @@ def _phones(devices: int) -> list[str]:
 class Server:
     """A server subprocess driven over its stdin/stdout."""
 
-    def __init__(self, kind: str, devices: int, batch: int) -> None:
+    def __init__(self, kind: str, devices: int, batch: int, fence: bool) -> None:
         cmd = [sys.executable, __file__, "--serve", kind, "--devices", str(devices),
-               "--batch", str(batch)]
+               "--batch", str(batch), *([] if fence else ["--no-fence"])]
         self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True)
         self.port = int(self.ask("")["port"])
@@ -178,11 +189,12 @@ async def _clients(port: int, plans: list[terminals.Plan], window: int) -> tuple
     return clients, elapsed
 
 
-def measure(kind: str, devices: int, mode: str, reports: int, batch: int) -> dict[str, float]:
+def measure(kind: str, devices: int, mode: str, reports: int, batch: int,
+            fence: bool = True) -> dict[str, float]:
     per_frame, window = MODES[mode]
     each = max(per_frame, reports // devices // per_frame * per_frame)
     plans = [terminals.plan(phone, each, per_frame) for phone in _phones(devices)]
-    server = Server(kind, devices, batch)
+    server = Server(kind, devices, batch, fence)
     try:
         before = server.ask("mark")["cpu"]
         clients, elapsed = asyncio.run(_clients(server.port, plans, window))
@@ -215,29 +227,32 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per cell; medians shown")
     parser.add_argument("--batch", type=int, default=500, help="pipeline_batch_size")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor server")
+    parser.add_argument("--no-fence", action="store_true", help="no organisation-wide fence")
     parser.add_argument("--serve", choices=["camtel", "floor"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, int(args.devices), args.batch)
+        serve(args.serve, int(args.devices), args.batch, not args.no_fence)
         return
     import uvloop
 
     uvloop.install()
-    print(f"JT/T 808 over loopback TCP -> camtel (SQLite, batch {args.batch}) vs floor; "
+    print(f"JT/T 808 over loopback TCP -> camtel (SQLite, batch {args.batch}, "
+          f"{'no fence' if args.no_fence else 'one polygon fence'}) vs floor; "
           f"medians of {args.repeat}; nproc {os.cpu_count()}, Python {sys.version.split()[0]}")
     print("| devices | client mode | reports/s acked | ratio to floor | CPU µs/report "
           "| peak RSS MB | ack p50/p99 ms |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for devices in (int(d) for d in args.devices.split(",")):
         for mode in args.modes.split(","):
-            reports = args.reports
-            runs = [measure("camtel", devices, mode, reports, args.batch)
-                    for _ in range(args.repeat)]
+            reports, fence = args.reports, not args.no_fence
+            runs, floors = [], []
+            for _ in range(args.repeat):  # alternate, so that both see the same machine
+                runs.append(measure("camtel", devices, mode, reports, args.batch, fence))
+                if not args.no_floor:
+                    floors.append(measure("floor", devices, mode, reports, args.batch))
             ours = _median(runs)
             ratio = "-"
-            if not args.no_floor:
-                floors = [measure("floor", devices, mode, reports, args.batch)
-                          for _ in range(args.repeat)]
+            if floors:
                 floor = _median(floors)["rate"]
                 ratio = f"{ours['rate'] / floor:.2f} of {floor:,.0f}"
             print(f"| {devices} | {mode} | {ours['rate']:,.0f} | {ratio} | {ours['cpu_us']:.0f} "

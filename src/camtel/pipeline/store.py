@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, update
@@ -104,30 +105,71 @@ def _ids(count: int) -> list[uuid.UUID]:
     return ids
 
 
+def _sqlite_time(value: datetime) -> str:
+    """A time as the UTC column stores it in SQLite (SQLAlchemy's DATETIME text)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
 class _SqliteInsert:
     """The idempotent insert as SQLite's driver takes it: one prepared statement, rows as
-    tuples converted by the columns' own bind processors (the same stored text as
-    SQLAlchemy's, without its per-row bookkeeping)."""
+    tuples of the very values SQLAlchemy would bind (UUIDs as hex, UTC times as text, JSON
+    text), converted in one pass without its per-column bookkeeping. `tests/pipeline/
+    test_store_rows.py` holds it to SQLAlchemy's own processors."""
 
     def __init__(self, database: Database) -> None:
-        dialect = database.engine.dialect
-        columns = [_POSITIONS.c[name] for name in _COLUMNS]
-        self.processors = [c.type._cached_bind_processor(dialect) for c in columns]
-        names = ", ".join(c.name for c in columns)
-        marks = ", ".join("?" for _ in columns)
+        names = ", ".join(_COLUMNS)
+        marks = ", ".join("?" for _ in _COLUMNS)
         # Names come from the table definition and every value is bound: nothing to inject.
         self.sql = (
             f"INSERT INTO {_POSITIONS.name} ({names}) VALUES ({marks}) "  # noqa: S608
             "ON CONFLICT (device_id, time, dedup) DO NOTHING"
         )
+        dialect = database.engine.dialect
+        self._json = getattr(dialect, "_json_serializer", None) or json.dumps
 
     def rows(self, values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        processors = self.processors
+        dumps, time_text = self._json, _sqlite_time
         return [
-            tuple(
-                v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True)
+            (
+                row_id.hex,
+                device_id.hex,
+                time_text(at),
+                time_text(server_time),
+                float(latitude),
+                float(longitude),
+                None if valid is None else int(valid),
+                _float(speed),
+                _float(course),
+                _float(altitude),
+                _float(accuracy),
+                source,
+                dedup,
+                dumps(attributes),
             )
-            for row in values
+            for (
+                row_id,
+                device_id,
+                at,
+                server_time,
+                latitude,
+                longitude,
+                valid,
+                speed,
+                course,
+                altitude,
+                accuracy,
+                source,
+                dedup,
+                attributes,
+            ) in values
         ]
 
 

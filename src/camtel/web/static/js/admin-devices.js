@@ -29,8 +29,8 @@ function renameForm(group, card) {
       el("button", { type: "button", onclick: () => { form.remove(); card.querySelector(".rename").focus(); } }, t("Cancel"))));
   onSubmit(form, async (values) => {
     await api(`groups/${group.id}`, { method: "PATCH", body: { name: values.get("name") } });
-    toast(t("Group renamed."));
     await load();
+    toast(t("Group renamed."));
   }, { messages: groupNameMessages });
   return { form, input };
 }
@@ -65,8 +65,8 @@ async function removeGroup(group) {
   if (!yes) return;
   try {
     await api(`groups/${group.id}`, { method: "DELETE" });
-    toast(t("The group {name} was deleted.", { name: group.name }));
     await load();
+    toast(t("The group {name} was deleted.", { name: group.name }));
   } catch (failure) {
     toast(generalMessage(failure));
   }
@@ -75,8 +75,8 @@ async function removeGroup(group) {
 onSubmit(document.getElementById("group-form"), async (values) => {
   await api("groups", { method: "POST", body: { name: values.get("name"), organization_id: organization.id } });
   document.getElementById("group-name").value = "";
-  toast(t("Group added."));
   await load();
+  toast(t("Group added."));
 }, { messages: groupNameMessages });
 
 // ---- Devices -------------------------------------------------------------------------------
@@ -107,8 +107,8 @@ function assignCard(device) {
       method: "PATCH",
       body: { group_id: values.get("group_id") || null, driver_id: values.get("driver_id") || null },
     });
-    toast(t("{name} saved.", { name: device.name }));
     await load();
+    toast(t("{name} saved.", { name: device.name }));
   });
   return el("li", { class: "admin-card", dataset: { deviceId: device.id } }, el("h3", {}, device.name), form);
 }

@@ -23,8 +23,9 @@ function roleForm(member) {
       el("button", { type: "submit", "aria-label": t("Change the role of {name}", { name: nameOf(member) }) }, t("Change role"))));
   onSubmit(form, async (values) => {
     await api(orgPath(`/members/${member.user_id}`), { method: "PATCH", body: { role: values.get("role") } });
-    toast(t("{name} is now {role}.", { name: nameOf(member), role: roleLabel(values.get("role")) }));
+    // The list first, then the news: what the toast says is what the page shows.
     await loadMembers();
+    toast(t("{name} is now {role}.", { name: nameOf(member), role: roleLabel(values.get("role")) }));
   }, {
     byStatus: { 422: "role" },
     messages: { role: () => t("An organisation needs at least one owner. Make someone else an owner first.") },
@@ -61,8 +62,8 @@ async function remove(member) {
   if (!yes) return;
   try {
     await api(orgPath(`/members/${member.user_id}`), { method: "DELETE" });
-    toast(t("{name} was removed.", { name: nameOf(member) }));
     await loadMembers();
+    toast(t("{name} was removed.", { name: nameOf(member) }));
   } catch (failure) {
     toast(failure.status === 422 ? t("An organisation needs at least one owner. Make someone else an owner first.") : generalMessage(failure));
   }
@@ -100,8 +101,8 @@ function invitationCard(invitation) {
 async function withdraw(invitation) {
   try {
     await api(orgPath(`/invitations/${invitation.id}`), { method: "DELETE" });
-    toast(t("The invitation to {email} was withdrawn.", { email: invitation.email }));
     await loadInvitations();
+    toast(t("The invitation to {email} was withdrawn.", { email: invitation.email }));
   } catch (failure) {
     toast(generalMessage(failure));
   }

@@ -126,8 +126,8 @@ onSubmit(disclosureForm, async (values) => {
   disclosureForm.reset();
   disclosureForm.elements.disclosed_at.value = localNow();
   document.getElementById("disclosure-reason-field").hidden = true;
-  toast(t("Disclosure recorded. People being told: {told} of {count}.", { told: made.told, count: made.people }));
   await loadDisclosures();
+  toast(t("Disclosure recorded. People being told: {told} of {count}.", { told: made.told, count: made.people }));
 }, {
   at: { categories: disclosureCategories.querySelector("input") || "categories", not_told_reason: "not_told_reason" },
   messages: {
@@ -183,8 +183,8 @@ function breachCard(breach) {
 async function authorityTold(breach) {
   try {
     await api(`privacy/breaches/${breach.id}/authority-notified`, { method: "POST", body: {} });
-    toast(t("Recorded: the authority was told."));
     await loadBreaches();
+    toast(t("Recorded: the authority was told."));
   } catch (failure) {
     toast(generalMessage(failure));
   }
@@ -200,8 +200,8 @@ async function notifyPeople(breach) {
     });
     if (!yes) return;
     const counts = await api(`privacy/breaches/${breach.id}/notify`, { method: "POST" });
-    toast(t("People notified: {count}.", { count: counts.notified }));
     await loadBreaches();
+    toast(t("People notified: {count}.", { count: counts.notified }));
   } catch (failure) {
     toast(generalMessage(failure));
   }
@@ -234,8 +234,8 @@ onSubmit(breachForm, async (values) => {
   });
   breachForm.reset();
   breachForm.elements.detected_at.value = localNow();
-  toast(t("Breach recorded."));
   await loadBreaches();
+  toast(t("Breach recorded."));
 }, {
   at: { categories: breachCategories.querySelector("input") || "categories" },
   messages: {

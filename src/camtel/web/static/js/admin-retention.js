@@ -46,8 +46,8 @@ function row(target) {
 async function clearOverride(target) {
   try {
     await api(orgPath(`/retention/${encodeURIComponent(target.table)}`), { method: "DELETE" });
-    toast(t("{data}: camtel’s period applies again.", { data: targetLabel(target.table) }));
     await loadRetention();
+    toast(t("{data}: camtel’s period applies again.", { data: targetLabel(target.table) }));
   } catch (failure) {
     toast(generalMessage(failure));
   }
@@ -70,8 +70,8 @@ async function loadRetention() {
 onSubmit(retentionForm, async (values) => {
   const count = Number(values.get("days"));
   await api(orgPath("/retention"), { method: "PUT", body: { table: values.get("table"), days: count } });
-  toast(t("{data}: kept {days} from now on.", { data: targetLabel(values.get("table")), days: days(count) }));
   await loadRetention();
+  toast(t("{data}: kept {days} from now on.", { data: targetLabel(values.get("table")), days: days(count) }));
 }, {
   messages: {
     days: () => t("Enter a number of days from 1 to 3,650."),
@@ -117,8 +117,8 @@ async function release(hold, what) {
   if (!yes) return;
   try {
     await api(orgPath(`/legal-holds/${hold.id}`), { method: "DELETE" });
-    toast(t("The hold on {what} was released.", { what }));
     await loadHolds();
+    toast(t("The hold on {what} was released.", { what }));
   } catch (failure) {
     toast(generalMessage(failure));
   }
@@ -156,8 +156,8 @@ onSubmit(holdForm, async (values) => {
   body[kind === "device" ? "device_id" : "user_id"] = id;
   await api(orgPath("/legal-holds"), { method: "POST", body });
   holdForm.elements.reason.value = "";
-  toast(t("Legal hold placed."));
   await loadHolds();
+  toast(t("Legal hold placed."));
 }, {
   at: { device_id: "subject", user_id: "subject" },
   messages: {

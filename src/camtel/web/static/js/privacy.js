@@ -247,8 +247,8 @@ function sessionItem(session) {
         window.location.assign("/login");
         return;
       }
-      toast(t("Signed out: {client}.", { client }));
       await loadSessions();
+      toast(t("Signed out: {client}.", { client }));
       document.getElementById("sessions-heading").scrollIntoView({ block: "nearest" });
     } catch (failure) {
       button.disabled = false;

@@ -107,8 +107,8 @@ dialog.addEventListener("close", async () => {
   if (!ward || dialog.returnValue !== "erase") return;
   try {
     await api(`guardians/wards/${ward.id}/erasure`, { method: "POST" });
-    toast(t("The data of {name} was deleted.", { name: nameOf(ward) }));
     await load();
+    toast(t("The data of {name} was deleted.", { name: nameOf(ward) }));
   } catch (failure) {
     status.textContent = generalMessage(failure);
   }
