@@ -15,6 +15,12 @@ def _acks(**kwargs):  # type: ignore[no-untyped-def]
     return OrderedAcks(writes.append, counters, **kwargs), writes, counters
 
 
+async def _ticks() -> None:
+    """Let the loop run the futures' callbacks and what they schedule."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
 async def test_replies_leave_in_frame_order_once_their_positions_are_durable():
     acks, writes, _ = _acks()
     loop = asyncio.get_running_loop()
@@ -22,12 +28,24 @@ async def test_replies_leave_in_frame_order_once_their_positions_are_durable():
     acks.add([b"a1"], [first])
     acks.add([b"b1", b"b2"], [second])
     second.set_result(None)  # the later frame is durable first: it still waits for the first
-    await asyncio.sleep(0)
+    await _ticks()
     assert writes == []
     first.set_result(None)
-    await asyncio.sleep(0)
+    await _ticks()
     assert writes == [b"a1b1b2"], "one commit settled both frames: one write, in order"
     assert len(acks) == 0
+
+
+async def test_frames_one_commit_settles_in_order_share_one_write():
+    acks, writes, _ = _acks()
+    loop = asyncio.get_running_loop()
+    futures = [loop.create_future() for _ in range(5)]
+    for n, future in enumerate(futures):
+        acks.add([b"%d" % n], [future])
+    for future in futures:  # as the store settles a committed batch: in order, in one go
+        future.set_result(None)
+    await _ticks()
+    assert writes == [b"01234"]
 
 
 async def test_a_failed_frame_is_not_answered_and_the_next_one_is():
@@ -38,7 +56,7 @@ async def test_a_failed_frame_is_not_answered_and_the_next_one_is():
     acks.add([b"kept"], [stored])
     failed.set_exception(RuntimeError("disk full"))
     stored.set_result(None)
-    await asyncio.sleep(0)
+    await _ticks()
     assert writes == [b"kept"]
     assert counters["not_acknowledged"] == 1
 

@@ -49,6 +49,7 @@ class OrderedAcks:
         self._loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = None
         self._room: asyncio.Future[None] | None = None
+        self._flushing = False
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -87,10 +88,14 @@ class OrderedAcks:
         if future.cancelled() or future.exception() is not None:
             entry.failed = True
         entry.left -= 1
-        if entry.left == 0 and self._queue and self._queue[0] is entry:
-            self._flush()
+        if entry.left == 0 and self._queue and self._queue[0] is entry and not self._flushing:
+            # One commit settles many frames, and their callbacks run one after the other in
+            # this loop iteration: flush once after all of them, so their replies share a write.
+            self._flushing = True
+            self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
+        self._flushing = False
         queue = self._queue
         due: list[bytes] = []
         while queue and queue[0].left <= 0:

@@ -40,6 +40,10 @@ class FilterState:
     newest: datetime | None = None
 
 
+#: The key's JSON, made once: `json.dumps` with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"))
+
+
 def dedup_key(position: Position) -> str:
     """A short digest of what a fix says, so that the same fix sent twice has the same key.
 
@@ -59,7 +63,7 @@ def dedup_key(position: Position) -> str:
         sorted(position.alarms),
         position.attributes,
     ]
-    raw = json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
+    raw = _ENCODER.encode(content)
     return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
 
 
