@@ -79,6 +79,10 @@ async def _camtel_server(devices: int, batch: int, fence: bool) -> None:
                                 geometry=FENCE, breach_on="exit", updated_at=datetime.now(UTC)))
         ingest = Ingest.build(services)
         await ingest.start()
+        if os.environ.get("BENCH_GC", "settled") == "settled":  # as `camtel serve` does
+            from camtel.runtime import settle_heap
+
+            settle_heap()
 
         async def rows() -> int:
             async with services.database.session() as db:

@@ -248,6 +248,8 @@ async def serve(
     """Run the whole system in this process until cancelled."""
     import uvicorn
 
+    from camtel.runtime import settle_heap
+
     prepare(settings)
     services = Services.build(settings)
     ingest = Ingest.build(services)
@@ -278,6 +280,7 @@ async def serve(
         log_config=None,  # camtel.logs configures logging (with its scrubbing filter)
     )
     server = uvicorn.Server(config)
+    settle_heap()  # everything is loaded: the garbage collector stops re-reading it
     task = asyncio.create_task(server.serve())
     try:
         while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
