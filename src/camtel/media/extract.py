@@ -20,7 +20,6 @@ from xml.sax.saxutils import escape
 
 from rich.console import Console
 from rich.markup import escape as markup
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from camtel.media.tracks import Extraction, TrackPoint, extract
 
@@ -180,8 +179,11 @@ def _write(text: str, out: Path) -> None:
 
 def _extract_all(files: list[Path], console: Console) -> list[Recording]:
     sizes = [f.stat().st_size if f.is_file() else 0 for f in files]
-    if len(files) < PROGRESS_FILES and sum(sizes) < PROGRESS_BYTES:
+    small = len(files) < PROGRESS_FILES and sum(sizes) < PROGRESS_BYTES
+    if small or not console.is_terminal:  # a bar only for a person watching a long batch
         return [Recording(f, extract(f)) for f in files]
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     recordings = []
     columns = (
         TextColumn("{task.description}"),
