@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import Row, Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -168,6 +168,22 @@ async def list_devices(
     return list(await db.scalars(query))
 
 
+#: What a position answer shows: rows of these columns, not ORM objects (a day is thousands).
+POSITION_COLUMNS = (
+    Position.id,
+    Position.time,
+    Position.latitude,
+    Position.longitude,
+    Position.speed_kmh,
+    Position.course,
+    Position.altitude,
+    Position.accuracy_m,
+    Position.valid,
+    Position.source,
+    Position.attributes,
+)
+
+
 async def positions(
     db: AsyncSession,
     *,
@@ -177,11 +193,11 @@ async def positions(
     end: datetime,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None = None,
-) -> list[Position]:
+) -> list[Row[Any]]:
     """A page of a visible device's positions in [start, end], oldest first."""
     device = await get(db, caller=caller, device_id=device_id)
     query = (
-        select(Position)
+        select(*POSITION_COLUMNS)
         .where(Position.device_id == device.id, Position.time >= start, Position.time <= end)
         .order_by(Position.time, Position.id)
         .limit(limit + 1)
@@ -191,11 +207,12 @@ async def positions(
         query = query.where(
             or_(Position.time > time, and_(Position.time == time, Position.id > last_id))
         )
-    return list(await db.scalars(query))
+    return list((await db.execute(query)).all())
 
 
-async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[tuple[Device, Position]]:
-    """The newest position of each visible device that has one (the live map's start)."""
+async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[Row[Any]]:
+    """The newest position of each visible device that has one (the live map's start), with
+    the device's id, driver and organisation."""
     newest = (
         select(Position.id)
         .where(Position.device_id == Device.id)
@@ -206,11 +223,16 @@ async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[tuple[De
     )
     query = (
         visible_devices(caller)
-        .add_columns(Position)
+        .with_only_columns(
+            Device.id.label("device_id"),
+            Device.driver_id,
+            Device.organization_id,
+            *POSITION_COLUMNS,
+        )
         .join(Position, Position.id == newest)
         .order_by(Device.id)
     )
-    return [(device, position) for device, position in (await db.execute(query)).all()]
+    return list((await db.execute(query)).all())
 
 
 # Groups

@@ -83,7 +83,23 @@ async def record_device_reads(
         .with_only_columns(Device.id, Device.driver_id, Device.organization_id)
         .where(Device.id.in_(ids), Device.driver_id.is_not(None))
     )
-    for device_id, driver_id, organization_id in rows.all():
+    record_reads_of(db, caller=caller, devices=rows.all(), action=action, now=now)
+
+
+def record_reads_of(
+    db: AsyncSession,
+    *,
+    caller: Caller,
+    devices: Iterable[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID]],
+    action: str,
+    now: datetime,
+) -> None:
+    """Audit a read of devices the caller was just shown, given as (device id, driver id,
+    organisation id) rows the caller's own query returned: one entry per device whose driver
+    is someone else (no second query when the list is already at hand)."""
+    for device_id, driver_id, organization_id in devices:
+        if driver_id is None:
+            continue
         record(
             db,
             subject=driver_id,
