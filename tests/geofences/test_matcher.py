@@ -150,3 +150,22 @@ def test_mixed_sizes_use_the_huge_box_fallback():
     want = brute_force(shapes, lon, lat)
     assert len(want[0]) > 1000
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_few_fences_checked_by_a_loop_answer_as_the_trees_do(data):  # type: ignore[no-untyped-def]
+    # Up to FEW_BOXES boxes, one fix is matched by comparing floats instead of the trees: the
+    # same fences, the same signed distances, near edges and far away alike.
+    shapes = data.draw(st.lists(st.one_of(circle(), polygon(), corridor()), min_size=1,
+                                max_size=6))
+    lon, lat = points_near(shapes, data.draw, 40)
+    reach = data.draw(st.floats(1.0, 500.0))
+    few = FenceIndex(shapes)
+    trees = FenceIndex(shapes)
+    trees._few = None
+    assert few._few is not None or len(shapes) > 3, "small indexes take the loop"
+    for x, y in zip(lon, lat, strict=True):
+        assert few.signed_distances(float(x), float(y), reach) == trees.signed_distances(
+            float(x), float(y), reach
+        )

@@ -132,6 +132,11 @@ class BoxGrid:
         return points[inside].astype(np.intp), boxes[inside].astype(np.intp)
 
 
+#: Up to this many boxes (polygon pieces and circle boxes), one fix is matched by a plain
+#: loop instead of the trees.
+FEW_BOXES = 32
+
+
 class FenceIndex:
     """An immutable index of fence shapes; answers are fence positions in `shapes`."""
 
@@ -170,6 +175,25 @@ class FenceIndex:
         )
         self._split = len(boxes) != len(circle_ids)
         self._scaled: dict[int, tuple[object, float, float]] = {}
+        # A handful of fences (a depot, a city): one fix is checked against their boxes in
+        # plain Python, cheaper than making a probe geometry and asking a tree.
+        self._few: list[tuple[float, float, float, float, int, bool]] | None = None
+        if len(pieces) + len(boxes) <= FEW_BOXES:
+            few = [
+                (float(w), float(s_), float(e), float(n), int(i), True)
+                for (w, s_, e, n), i in zip(
+                    shapely.bounds(polygons).reshape(-1, 4), self._polygon_ids, strict=True
+                )
+            ]
+            few += [
+                (float(w), float(s_), float(e), float(n), int(i), False)
+                for (w, s_, e, n), i in zip(
+                    shapely.bounds(np.array(boxes, dtype=object)).reshape(-1, 4),
+                    self._box_owner,
+                    strict=True,
+                )
+            ]
+            self._few = few
 
     def __len__(self) -> int:
         return len(self.shapes)
@@ -252,13 +276,24 @@ class FenceIndex:
         out: dict[int, float] = {}
         if self._polygon_tree is None and self._circle_tree is None:
             return out
-        probe = box_around(lon, lat, reach_m)
-        if self._polygon_tree is not None:
-            for i in {int(self._polygon_ids[t]) for t in self._polygon_tree.query(probe)}:
-                out[i] = self._polygon_distance(i, lon, lat)
-        if self._circle_tree is not None:
-            for b in self._circle_tree.query(probe):
-                i = int(self._box_owner[b])
+        if self._few is not None:
+            polygons, circles = self._few_near(lon, lat, reach_m)
+        else:
+            probe = box_around(lon, lat, reach_m)
+            polygons = (
+                {int(self._polygon_ids[t]) for t in self._polygon_tree.query(probe)}
+                if self._polygon_tree is not None
+                else set()
+            )
+            circles = (
+                [int(self._box_owner[b]) for b in self._circle_tree.query(probe)]
+                if self._circle_tree is not None
+                else []
+            )
+        for i in polygons:
+            out[i] = self._polygon_distance(i, lon, lat)
+        if circles:
+            for i in circles:
                 if i in out:
                     continue
                 clon, clat, radius = self._circle_lon[i], self._circle_lat[i], self._radius[i]
@@ -269,6 +304,24 @@ class FenceIndex:
                     distance = float(geodesic_distance_m(clon, clat, lon, lat))
                 out[i] = float(radius) - distance
         return {i: d for i, d in out.items() if d >= -reach_m}
+
+    def _few_near(self, lon: float, lat: float, reach_m: float) -> tuple[set[int], list[int]]:
+        """Fences (polygons, circles) whose boxes come within `reach_m` of the point: what
+        `box_around` and the trees answer, by comparing floats."""
+        per_lon, per_lat = local_metres(lon, min(89.0, abs(lat)))
+        dx = reach_m / max(per_lon, 1.0) * 1.05
+        dy = reach_m / per_lat * 1.05
+        west, east, south, north = lon - dx, lon + dx, lat - dy, lat + dy
+        polygons: set[int] = set()
+        circles: list[int] = []
+        assert self._few is not None
+        for box_w, box_s, box_e, box_n, i, polygon in self._few:
+            if box_w <= east and west <= box_e and box_s <= north and south <= box_n:
+                if polygon:
+                    polygons.add(i)
+                else:
+                    circles.append(i)
+        return polygons, circles
 
     def _polygon_distance(self, i: int, lon: float, lat: float) -> float:
         # In a frame scaled to metres around the fence, degrees of longitude and latitude
@@ -284,8 +337,8 @@ class FenceIndex:
             shapely.prepare(edge)
             frame = self._scaled[i] = (edge, per_lon, per_lat)
         edge, per_lon, per_lat = frame  # type: ignore[misc]
-        here = shapely.Point(lon * per_lon, lat * per_lat)
-        distance = float(shapely.distance(edge, here))
+        here = shapely.points(np.array((lon * per_lon, lat * per_lat)))
+        distance = float(edge.distance(here))  # type: ignore[attr-defined]
         inside = bool(shapely.intersects_xy(polygon, lon, lat))
         return distance if inside else -distance
 
