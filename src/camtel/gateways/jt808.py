@@ -26,7 +26,7 @@ from camtel.gateways.names import label
 from camtel.gateways.registry import DeviceRef
 from camtel.gateways.sink import Sink
 from camtel.gateways.tcp import Connection
-from camtel.messages import Auth, Command, Message, Position, Register
+from camtel.messages import Auth, Command, Message, Position, Register, Rejected
 from camtel.protocols import jt808
 from camtel.protocols.jt808_location import PROTOCOL
 
@@ -36,16 +36,6 @@ log = logging.getLogger(__name__)
 REGISTER_NO_SUCH_TERMINAL = 4
 
 
-def peek(frame: bytes) -> jt808.Header | None:
-    """The header of a frame whose checksum holds, without decoding the body."""
-    inner = frame[1:-1]
-    if len(inner) < 13 or jt808.checksum(inner[:-1]) != inner[-1]:
-        return None
-    try:
-        header, _ = jt808.parse_header(inner[:-1])
-    except jt808.HeaderError:
-        return None
-    return header
 
 
 def _tz_offset(attributes: dict[str, Any], default: float) -> float:
@@ -100,14 +90,15 @@ class Jt808Handler:
         return self.splitter.feed(data)
 
     async def on_frame(self, frame: bytes) -> str | None:
-        header = peek(frame)
+        checked = jt808.check(frame)
+        header = None if isinstance(checked, Rejected) else checked[0]
         if header is not None:
             if self.unique_id is None:
                 await self._identify(header.unique_id)
             elif header.unique_id != self.unique_id:
                 return "unique_id_changed"
         now: datetime = self.clock()
-        decoded = jt808.decode(frame, self.session, now)
+        decoded = jt808.decode(frame, self.session, now, checked)
         reason = decoded.rejected.reason if decoded.rejected else None
         if header is None:
             return reason or "unreadable"

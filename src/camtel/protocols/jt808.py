@@ -331,27 +331,45 @@ class _Uplink:
         return [general_response(self.session, self.header.serial, self.header.message_id, result)]
 
 
-def decode(frame: bytes, session: Session, now: datetime) -> Decoded:
-    """Decode one un-escaped 0x7e…0x7e frame; never raises, whatever the bytes."""
+def check(frame: bytes) -> tuple[Header, bytes] | Rejected:
+    """The header and body of an un-escaped 0x7e…0x7e frame whose checksum holds, or why not."""
+    if len(frame) < 2 or frame[0] != FLAG or frame[-1] != FLAG:
+        return Rejected("not_jt808_frame")
+    inner = frame[1:-1]
+    if len(inner) < 13:
+        return Rejected("too_short", f"{len(inner)} bytes")
+    if checksum(inner[:-1]) != inner[-1]:
+        # No reply: the terminal resends what it did not see acknowledged.
+        return Rejected("bad_checksum")
     try:
-        return _decode(frame, session, now)
+        return parse_header(inner[:-1])
+    except HeaderError as exc:
+        return Rejected("bad_header", str(exc))
+
+
+def decode(
+    frame: bytes,
+    session: Session,
+    now: datetime,
+    checked: tuple[Header, bytes] | Rejected | None = None,
+) -> Decoded:
+    """Decode one un-escaped 0x7e…0x7e frame; never raises, whatever the bytes. `checked` is
+    what `check` said of this very frame, when the caller already asked (a gateway reads the
+    header first to know the terminal): then it is not checked twice."""
+    try:
+        return _decode(frame, session, now, checked)
     except Exception as exc:
         return Decoded(rejected=Rejected("malformed", type(exc).__name__))
 
 
-def _decode(frame: bytes, session: Session, now: datetime) -> Decoded:
-    if len(frame) < 2 or frame[0] != FLAG or frame[-1] != FLAG:
-        return Decoded(rejected=Rejected("not_jt808_frame"))
-    inner = frame[1:-1]
-    if len(inner) < 13:
-        return Decoded(rejected=Rejected("too_short", f"{len(inner)} bytes"))
-    if checksum(inner[:-1]) != inner[-1]:
-        # No reply: the terminal resends what it did not see acknowledged.
-        return Decoded(rejected=Rejected("bad_checksum"))
-    try:
-        header, body = parse_header(inner[:-1])
-    except HeaderError as exc:
-        return Decoded(rejected=Rejected("bad_header", str(exc)))
+def _decode(
+    frame: bytes, session: Session, now: datetime, checked: tuple[Header, bytes] | Rejected | None
+) -> Decoded:
+    if checked is None:
+        checked = check(frame)
+    if isinstance(checked, Rejected):
+        return Decoded(rejected=checked)
+    header, body = checked
     # The body length field is not checked against the bytes present: the checksum already
     # vouches for them, and captured devices miscount it (one vector says 122 for 107 bytes).
     session.unique_id = header.unique_id
