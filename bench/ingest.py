@@ -14,12 +14,15 @@ once (a terminal uploading what it stored out of coverage). A report is one posi
     .venv/bin/python bench/ingest.py --devices 10,100,500 --modes wait,pipe,batch --repeat 3
 
 Profile the server with BENCH_PROFILE=/tmp/server.prof (cProfile of the server process).
+`--postgres postgresql://postgres@127.0.0.1:5432/postgres` stores in PostgreSQL instead (a
+database made and dropped per run).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,9 +67,10 @@ async def _camtel_server(devices: int, batch: int, fence: bool) -> None:
     from camtel.ingest import Ingest
     from camtel.services import Services
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _database() as url:
         settings = Settings(data_dir=Path(tmp), jt808_port=_free_port(), teltonika_port=0,
-                            osmand_port=0, pipeline_batch_size=batch, log_level="WARNING")
+                            osmand_port=0, pipeline_batch_size=batch, log_level="WARNING",
+                            database_url=url)
         migrate.upgrade(settings.sqlalchemy_url)
         services = Services.build(settings)
         async with services.database.session() as db:
@@ -91,6 +96,25 @@ async def _camtel_server(devices: int, batch: int, fence: bool) -> None:
         await _control(ingest.ports["jt808"], rows)
         await ingest.stop()
         await services.database.dispose()
+
+
+@contextlib.contextmanager
+def _database() -> Iterator[str]:
+    """"" (SQLite in the data dir), or a fresh PostgreSQL database when BENCH_PG names the
+    server's admin URL (dropped afterwards)."""
+    admin_url = os.environ.get("BENCH_PG", "")
+    if not admin_url:
+        yield ""
+        return
+    import psycopg
+
+    name = f"camtel_bench_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _floor_server() -> None:
@@ -232,6 +256,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="pipeline_batch_size")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor server")
     parser.add_argument("--no-fence", action="store_true", help="no organisation-wide fence")
+    parser.add_argument("--postgres", metavar="ADMIN_URL", default="",
+                        help="PostgreSQL instead of SQLite (a database made per run here)")
     parser.add_argument("--serve", choices=["camtel", "floor"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -240,7 +266,10 @@ def main() -> None:
     import uvloop
 
     uvloop.install()
-    print(f"JT/T 808 over loopback TCP -> camtel (SQLite, batch {args.batch}, "
+    if args.postgres:
+        os.environ["BENCH_PG"] = args.postgres  # read by the server processes
+    store = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"JT/T 808 over loopback TCP -> camtel ({store}, batch {args.batch}, "
           f"{'no fence' if args.no_fence else 'one polygon fence'}) vs floor; "
           f"medians of {args.repeat}; nproc {os.cpu_count()}, Python {sys.version.split()[0]}")
     print("| devices | client mode | reports/s acked | ratio to floor | CPU µs/report "
