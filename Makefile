@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ lint: install
 PYTEST_WORKERS ?= auto
 test: lint
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --maxprocesses 4 $(PYTEST_ARGS)
+
+# The ingest, read-path, connection and command benchmarks (about 13 minutes on 2 cores);
+# docs/performance.md has the figures and the other benches (media, redaction, geofences, web).
+bench: install
+	$(BIN)/python bench/ingest.py --devices 10,100,1000 --modes wait,pipe,batch --reports 30000 --repeat 3
+	$(BIN)/python bench/ingest.py --devices 100 --modes pipe --reports 100000 --repeat 3
+	$(BIN)/python bench/queries.py --devices 1000,10000 --repeat 10
+	$(BIN)/python bench/connections.py --connections 1000,5000
+	$(BIN)/python bench/extract.py --cli --repeat 7
 
 clean:
 	rm -rf $(VENV) camtel-data .pytest_cache
