@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -80,3 +81,10 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def lost_write_race(exc: BaseException) -> bool:
+    """Whether a write failed because SQLite's transaction had read a snapshot that another
+    connection's commit made stale (SQLITE_BUSY_SNAPSHOT, "database is locked" at once,
+    without waiting): the transaction must start again, and will then succeed."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)

@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.caller import Caller
 from camtel.accounts.roles import Role, can_manage_devices, sees_all_devices
 from camtel.db.base import new_id
+from camtel.db.engine import lost_write_race
 from camtel.devices import service as devices
 from camtel.devices.models import Device
 from camtel.errors import CamtelError, Forbidden, Invalid, NotFound
@@ -319,16 +320,31 @@ async def decrypt_to_file(
             await asyncio.to_thread(file.write, chunk)
 
 
+#: Times a first key is tried when SQLite's snapshot went stale under it (positions commit
+#: all the time while a device sends its first photo).
+KEY_ATTEMPTS = 5
+
+
 async def ensure_key(db: AsyncSession, lib: MediaLibrary, owner_id: uuid.UUID) -> bytes:
     """The owner's data key, made on first use and committed at once, so that a long upload
-    never holds the new key row (and its lock) open; a racing first upload reads the winner's."""
-    try:
-        async with db.begin_nested():
-            key = await lib.keys.data_key(db, owner_id, create=True)
-    except IntegrityError:
-        key = await lib.keys.data_key(db, owner_id)
-    await db.commit()
-    return key
+    never holds the new key row (and its lock) open; a racing first upload reads the winner's.
+    On SQLite, the read-then-insert can meet another connection's commit in between; the
+    transaction then starts again (nothing else is pending in it: callers only read before)."""
+    for attempt in range(KEY_ATTEMPTS):
+        try:
+            async with db.begin_nested():
+                key = await lib.keys.data_key(db, owner_id, create=True)
+        except IntegrityError:
+            key = await lib.keys.data_key(db, owner_id)
+        except OperationalError as exc:
+            if not lost_write_race(exc) or attempt == KEY_ATTEMPTS - 1:
+                raise
+            await db.rollback()
+            await asyncio.sleep(0.005 * (attempt + 1))
+            continue
+        await db.commit()
+        return key
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def data_key_for(db: AsyncSession, lib: MediaLibrary, owner_id: uuid.UUID) -> bytes:

@@ -1,0 +1,51 @@
+"""A first media key made while another connection commits (as positions do all the time):
+SQLite refuses the stale transaction at once ("database is locked"), and `ensure_key` starts
+it again instead of failing the upload or the device's photo."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+
+from camtel.accounts.models import User
+from camtel.media import crypto, service
+from camtel.media.models import MediaKey
+
+
+@pytest.fixture
+def engine() -> str:  # the race is SQLite's own
+    return "sqlite"
+
+
+async def test_a_first_key_survives_a_commit_between_its_read_and_its_insert(services):
+    lib = service.library(services)
+    real = lib.keys.data_key
+    calls = 0
+
+    async def racing(db, owner_id, *, create=False):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            # This transaction reads (its snapshot begins), then another connection commits.
+            await db.execute(select(MediaKey.owner_id).limit(1))
+            async with services.database.engine.begin() as other:
+                await other.execute(text("CREATE TABLE IF NOT EXISTS race_marker (n INTEGER)"))
+                await other.execute(text("INSERT INTO race_marker VALUES (1)"))
+        return await real(db, owner_id, create=create)
+
+    lib.keys.data_key = racing  # type: ignore[method-assign]
+    owner = uuid.uuid4()
+    async with services.database.session() as db:
+        db.add(User(id=owner, email=f"{owner.hex}@example.com", phone="+4915100000000",
+                    password_hash="x"))
+        await db.commit()
+        key = await service.ensure_key(db, lib, owner)
+    assert calls >= 2, "the first try met the other commit and was started again"
+    lib.keys.data_key = real  # type: ignore[method-assign]
+    async with services.database.session() as db:
+        assert await lib.keys.data_key(db, owner) == key, "the key that was returned is stored"
+    with pytest.raises(crypto.KeyMissing):
+        async with services.database.session() as db:
+            await lib.keys.data_key(db, uuid.uuid4())
