@@ -68,14 +68,22 @@ class LocalStore:
         temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
         file = await asyncio.to_thread(open, temp, "wb")
         written = 0
+        # Double buffering: a full buffer is written in a thread while the next one fills, so
+        # receiving, hashing and sealing overlap the disk instead of waiting for it.
+        writing: asyncio.Future[Any] | None = None
         try:
             buffer = bytearray()
             async for chunk in chunks:
                 buffer += chunk
                 if len(buffer) >= CHUNK:
-                    await asyncio.to_thread(file.write, buffer)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(asyncio.to_thread(file.write, buffer))
                     written += len(buffer)
                     buffer = bytearray()
+            if writing is not None:
+                await writing
+                writing = None
             if buffer:
                 await asyncio.to_thread(file.write, buffer)
                 written += len(buffer)
@@ -84,6 +92,8 @@ class LocalStore:
             await asyncio.to_thread(file.close)
             await asyncio.to_thread(os.replace, temp, path)
         except BaseException:
+            if writing is not None:  # let the thread finish with the file before closing it
+                await asyncio.gather(writing, return_exceptions=True)
             file.close()
             temp.unlink(missing_ok=True)
             raise
