@@ -28,7 +28,7 @@ PYTEST_WORKERS ?= auto
 test: lint
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --maxprocesses 4 $(PYTEST_ARGS)
 
-# The ingest, read-path, connection and command benchmarks (about 13 minutes on 2 cores);
+# The ingest, read-path, connection, command and upload benchmarks (about 14 minutes on 2 cores);
 # docs/performance.md has the figures and the other benches (media, redaction, geofences, web).
 bench: install
 	$(BIN)/python bench/ingest.py --devices 10,100,1000 --modes wait,pipe,batch --reports 30000 --repeat 3
@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/queries.py --devices 1000,10000 --repeat 10
 	$(BIN)/python bench/connections.py --connections 1000,5000
 	$(BIN)/python bench/extract.py --cli --repeat 7
+	$(BIN)/python bench/media.py --size-mb 256 --repeat 3
 
 clean:
 	rm -rf $(VENV) camtel-data .pytest_cache
