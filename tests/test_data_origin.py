@@ -24,12 +24,19 @@ def test_every_data_file_is_listed_with_its_origin_and_licence() -> None:
     assert all(licence.strip() for licence in listed.values())
 
 
+#: How a test would reach the team's shared folder next to the repository; spelt in pieces so
+#: that this file does not itself match what it (and the pre-stop check) look for.
+OUTSIDE = "|".join(
+    [re.escape("..") + "/" + "shared", "CAMTEL_" + "SHARED_DIR", r'parent / "shared"']
+)
+
+
 def test_no_test_reads_data_from_outside_the_repository() -> None:
     assert DATA.is_relative_to(REPO)
     offenders = [
         str(path.relative_to(REPO))
         for path in (REPO / "tests").rglob("*.py")
         if path.name != Path(__file__).name
-        and re.search(r"\.\./shared|CAMTEL_SHARED_DIR|parent / \"shared\"", path.read_text())
+        and re.search(OUTSIDE, path.read_text())
     ]
     assert offenders == []
