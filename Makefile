@@ -28,7 +28,7 @@ PYTEST_WORKERS ?= auto
 test: lint
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --maxprocesses 4 $(PYTEST_ARGS)
 
-# The ingest, read-path, connection, command and upload benchmarks (about 14 minutes on 2 cores);
+# The ingest, read-path, connection, command and upload benchmarks (under 10 minutes on 2 cores);
 # docs/performance.md has the figures and the other benches (media, redaction, geofences, web).
 bench: install
 	$(BIN)/python bench/ingest.py --devices 10,100,1000 --modes wait,pipe,batch --reports 30000 --repeat 3
