@@ -44,3 +44,18 @@ def test_rate_limiter_slides_with_the_clock():
     assert limiter.hit("k") is None
     limiter.reset("k")
     assert [limiter.hit("k") for _ in range(3)] == [None, None, None]
+
+
+def test_check_refuses_past_the_limit_with_the_wait_in_whole_seconds():
+    from camtel.errors import RateLimited
+
+    now = [100.0]
+    limiter = RateLimiter(2, 60, clock=lambda: now[0])
+    limiter.check("10.0.0.1")
+    limiter.check("10.0.0.1")
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("10.0.0.1")
+    assert refused.value.retry_after == 60
+    limiter.check("10.0.0.2")  # another address is not held back
+    now[0] += 60.5
+    limiter.check("10.0.0.1")  # the window has moved on

@@ -5,6 +5,16 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
+
+from camtel.errors import RateLimited
+
+
+def peer_address(request: Any) -> str:
+    """The peer address a request came from, the key of per-address limits (behind a proxy,
+    uvicorn's forwarded-address settings make it the client's)."""
+    client = getattr(request, "client", None)
+    return client.host if client else "unknown"
 
 
 class RateLimiter:
@@ -19,6 +29,12 @@ class RateLimiter:
         self.window = window
         self._clock = clock
         self._hits: dict[str, deque[float]] = {}
+
+    def check(self, key: str) -> None:
+        """Record an attempt, or refuse it with RateLimited (a 429 with Retry-After)."""
+        wait = self.hit(key)
+        if wait is not None:
+            raise RateLimited(wait)
 
     def hit(self, key: str) -> float | None:
         """Record an attempt; None when allowed, else the seconds until one is allowed again."""

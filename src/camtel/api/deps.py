@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.caller import Caller, load_caller
+from camtel.accounts.ratelimit import peer_address
 from camtel.accounts.tokens import resolve
 from camtel.errors import Forbidden, Unauthorized
 from camtel.services import Services
@@ -76,4 +77,4 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 
 def client_address(request: Request) -> str:
     """The peer address used for per-address limits (a proxy must be configured to pass it)."""
-    return request.client.host if request.client else "unknown"
+    return peer_address(request)

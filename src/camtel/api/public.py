@@ -21,7 +21,7 @@ from pydantic import Field
 from camtel.accounts.caller import Caller
 from camtel.api.deps import SESSION_COOKIE, Db, Svc, client_address, get_caller
 from camtel.api.schemas import Strict
-from camtel.errors import CamtelError, Forbidden, RateLimited
+from camtel.errors import CamtelError, Forbidden
 from camtel.privacy import analytics, consent, contact, diagnostics, minors, policies
 from camtel.privacy.consent import Channel, Purpose
 from camtel.privacy.cookie_consent import (
@@ -56,9 +56,7 @@ OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
 
 
 def _limit(services: Svc, request: Request) -> None:
-    wait = services.limiters.per_address.hit(client_address(request))
-    if wait is not None:
-        raise RateLimited(wait)
+    services.limiters.per_address.check(client_address(request))
 
 
 # --- policies ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from camtel.accounts.caller import Caller
 from camtel.api.deps import SESSION_COOKIE, CallerDep, Db, Svc, client_address, get_caller
 from camtel.api.pagination import Cursor, Limit, encode_cursor, id_cursor
-from camtel.errors import Forbidden, RateLimited, Unauthorized
+from camtel.errors import Forbidden, Unauthorized
 from camtel.privacy.consent import Channel
 from camtel.sales import bookings, catalogue, leads, reports
 from camtel.sales.pricing import MAX_DEVICES, QuoteRequest, quote
@@ -48,9 +48,7 @@ def table_of(services: Services) -> catalogue.Catalogue:
 
 
 def _limit(services: Services, request: Request) -> None:
-    wait = services.limiters.per_address.hit(client_address(request))
-    if wait is not None:
-        raise RateLimited(wait)
+    services.limiters.per_address.check(client_address(request))
 
 
 # --- quotes --------------------------------------------------------------------------------

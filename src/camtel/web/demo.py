@@ -12,6 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from camtel.accounts.ratelimit import peer_address
 from camtel.errors import CamtelError, Conflict, RateLimited
 from camtel.sales import bookings, catalogue
 from camtel.sales.availability import Availability
@@ -149,9 +150,7 @@ async def book_demo(
                 "language": lang.code,
             }
         )
-        wait = services.limiters.per_address.hit(request.client.host if request.client else "")
-        if wait is not None:
-            raise RateLimited(wait)
+        services.limiters.per_address.check(peer_address(request))
         async with services.database.session() as db:
             done = await bookings.book(
                 db,

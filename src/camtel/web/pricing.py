@@ -15,6 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from camtel.accounts.ratelimit import peer_address
 from camtel.errors import CamtelError, RateLimited
 from camtel.sales import catalogue, leads
 from camtel.sales.pricing import MAX_DEVICES, Line, PriceTable, Quote, QuoteRequest, quote
@@ -325,9 +326,7 @@ async def save_quote(
                 "language": lang.code,
             }
         )
-        wait = services.limiters.per_address.hit(request.client.host if request.client else "")
-        if wait is not None:
-            raise RateLimited(wait)
+        services.limiters.per_address.check(peer_address(request))
         async with services.database.session() as db:
             saved = await leads.save(
                 db,

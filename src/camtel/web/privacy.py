@@ -11,6 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse
 
 from camtel.accounts import email_change, organizations
+from camtel.accounts.ratelimit import peer_address
 from camtel.accounts.service import is_minor
 from camtel.config import Settings
 from camtel.errors import CamtelError, Conflict
@@ -176,8 +177,7 @@ async def email_change_page(
     """The link in the mail to a new address: confirms the change here, and says so. The
     session the link is opened in stays signed in; every other one ends."""
     outcome = "invalid"
-    address = request.client.host if request.client else "unknown"
-    if services.limiters.per_address.hit(address) is not None:
+    if services.limiters.per_address.hit(peer_address(request)) is not None:
         outcome = "limited"
     elif token and len(token) <= MAX_TOKEN:
         try:
