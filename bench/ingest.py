@@ -57,7 +57,7 @@ FENCE = {"type": "Polygon", "coordinates": [[[113.9, 22.4], [114.3, 22.4], [114.
 
 
 async def _camtel_server(devices: int, batch: int, fence: bool) -> None:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
 
     from camtel.accounts.models import Organization
     from camtel.config import Settings
@@ -89,9 +89,15 @@ async def _camtel_server(devices: int, batch: int, fence: bool) -> None:
 
             settle_heap()
 
-        async def rows() -> int:
+        async def rows() -> dict[str, float]:
             async with services.database.session() as db:
-                return await db.scalar(select(func.count()).select_from(Position)) or 0
+                count = await db.scalar(select(func.count()).select_from(Position)) or 0
+                size = 0
+                if services.database.dialect == "sqlite":  # the table and its indexes
+                    size = await db.scalar(text(
+                        "SELECT sum(pgsize) FROM dbstat WHERE name = 'positions' OR name IN "
+                        "(SELECT name FROM sqlite_schema WHERE tbl_name = 'positions')")) or 0
+                return {"rows": count, "bytes": size / count if count else 0}
 
         await _control(ingest.ports["jt808"], rows)
         await ingest.stop()
@@ -123,8 +129,8 @@ async def _floor_server() -> None:
     server = await floor.serve("127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
 
-    async def rows() -> int:
-        return 0
+    async def rows() -> dict[str, float]:
+        return {"rows": 0, "bytes": 0}
 
     await _control(port, rows)
     server.close()
@@ -139,9 +145,9 @@ async def _control(port: int, rows: object) -> None:
         if line == "mark":
             print(json.dumps({"cpu": _cpu()}), flush=True)
         elif line == "rows":
-            count = await rows()  # type: ignore[operator]
+            counted = await rows()  # type: ignore[operator]
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(json.dumps({"rows": count, "rss_mb": rss}), flush=True)
+            print(json.dumps({**counted, "rss_mb": rss}), flush=True)
         else:
             return
 
@@ -238,6 +244,7 @@ def measure(kind: str, devices: int, mode: str, reports: int, batch: int,
         "rate": total / elapsed,
         "cpu_us": cpu / total * 1e6,
         "rss_mb": stored["rss_mb"],
+        "bytes": stored["bytes"],
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
     }
@@ -273,8 +280,8 @@ def main() -> None:
           f"{'no fence' if args.no_fence else 'one polygon fence'}) vs floor; "
           f"medians of {args.repeat}; nproc {os.cpu_count()}, Python {sys.version.split()[0]}")
     print("| devices | client mode | reports/s acked | ratio to floor | CPU µs/report "
-          "| peak RSS MB | ack p50/p99 ms |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+          "| peak RSS MB | ack p50/p99 ms | bytes/position |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for devices in (int(d) for d in args.devices.split(",")):
         for mode in args.modes.split(","):
             reports, fence = args.reports, not args.no_fence
@@ -289,7 +296,8 @@ def main() -> None:
                 floor = _median(floors)["rate"]
                 ratio = f"{ours['rate'] / floor:.2f} of {floor:,.0f}"
             print(f"| {devices} | {mode} | {ours['rate']:,.0f} | {ratio} | {ours['cpu_us']:.0f} "
-                  f"| {ours['rss_mb']:.0f} | {ours['p50_ms']:.1f} / {ours['p99_ms']:.1f} |",
+                  f"| {ours['rss_mb']:.0f} | {ours['p50_ms']:.1f} / {ours['p99_ms']:.1f} "
+                  f"| {ours['bytes']:.0f} |",
                   flush=True)
 
 

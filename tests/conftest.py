@@ -56,6 +56,22 @@ def postgres_url() -> Iterator[str]:
         admin.close()
 
 
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of its own, never migrated (for tests of the migrations)."""
+    try:
+        admin = _pg_admin()
+    except Exception as exc:
+        missing(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}")
+    name = f"camtel_empty_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest) -> str:
     """Each database test runs on SQLite and on PostgreSQL."""

@@ -11,7 +11,14 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from camtel.api.deps import CallerDep, Db, Svc
-from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, id_cursor, page, time_cursor
+from camtel.api.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    id_cursor,
+    page,
+    time_number_cursor,
+)
 from camtel.api.schemas import JsonObject, Out, StoredJson, Strict
 from camtel.devices import service
 from camtel.devices.identity import PROTOCOLS
@@ -218,7 +225,7 @@ async def list_positions(
     start = start or end - timedelta(hours=24)
     if start > end:
         raise Invalid("`from` is after `to`", field="from")
-    after = time_cursor(cursor)
+    after = time_number_cursor(cursor)
     device = await service.get(db, caller=caller, device_id=device_id)
     audit.record(
         db,
@@ -237,7 +244,7 @@ async def list_positions(
         limit=limit,
         request=request,
         response=response,
-        key=lambda p: [p.time.isoformat(), str(p.id)],
+        key=lambda p: [p["time"].isoformat(), str(p["dedup"])],
     )
     return _json(_POSITIONS, kept, response)
 
@@ -256,7 +263,7 @@ async def latest_positions(caller: CallerDep, db: Db, services: Svc) -> Response
     audit.record_reads_of(
         db,
         caller=caller,
-        devices=[(r.device_id, r.driver_id, r.organization_id) for r in rows],
+        devices=[(r["device_id"], r["driver_id"], r["organization_id"]) for r in rows],
         action="read_positions",
         now=services.clock(),
     )

@@ -22,6 +22,7 @@ Cursor = Annotated[
 ]
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -70,8 +71,23 @@ def page(
 
 
 def time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    """The (time, id) sort key of lists ordered by time (positions, events, media, the access
-    log), or Invalid for any other cursor: the time must carry its offset and the id be a UUID."""
+    """The (time, id) sort key of lists ordered by time (events, media, the access log), or
+    Invalid for any other cursor: the time must carry its offset and the id be a UUID."""
+    return _time_and(cursor, uuid.UUID)
+
+
+def time_number_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """The (time, dedup) sort key of a device's positions, or Invalid for any other cursor."""
+    return _time_and(cursor, _number)
+
+
+def _number(text: str) -> int:
+    if not isinstance(text, str) or not text.lstrip("-").isdigit() or len(text) > 20:
+        raise ValueError(text)
+    return int(text)
+
+
+def _time_and(cursor: str | None, key: Callable[[str], K]) -> tuple[datetime, K] | None:
     values = decode_cursor(cursor)
     if values is None:
         return None
@@ -81,8 +97,8 @@ def time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         time = datetime.fromisoformat(values[0])
         if time.utcoffset() is None:
             raise _foreign()
-        return time.astimezone(UTC), uuid.UUID(values[1])
-    except (ValueError, OverflowError):
+        return time.astimezone(UTC), key(values[1])
+    except (ValueError, OverflowError, TypeError):
         raise _foreign() from None
 
 

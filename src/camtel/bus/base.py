@@ -25,7 +25,7 @@ class Envelope:
     device_id: uuid.UUID
     position: Position | None
     received_at: datetime
-    dedup: str = ""
+    dedup: int = 0
     done: asyncio.Future[None] | None = None
     #: Events the pipeline decided from this position; stored in the same transaction.
     events: list[DeviceEvent] = field(default_factory=list)

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Double, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from camtel.db.base import Base, CreatedMixin, IdMixin
+from camtel.db.base import Base, CreatedMixin, IdMixin, UTCMicros
+from camtel.devices import position_attributes
 
 
 class DeviceGroup(IdMixin, CreatedMixin, Base):
@@ -59,25 +60,59 @@ class PendingDevice(IdMixin, Base):
     attempts: Mapped[int] = mapped_column(default=1)
 
 
-class Position(IdMixin, Base):
-    """One fix of one device. (device, time, dedup) makes a repeated delivery a no-op."""
+class Position(Base):
+    """One fix of one device, kept lean (~150 bytes in SQLite, see docs/performance.md).
+
+    The key (device, time, dedup) makes a repeated delivery a no-op and keeps a device's fixes
+    together in time order: in SQLite the table *is* that key's B-tree (`WITHOUT ROWID`), so a
+    day of one device is read from consecutive pages. `dedup` is a 64-bit digest of what the
+    fix says (`pipeline.filter.dedup_key`). Attributes most fixes carry have typed columns and
+    the rest is `extra` (`devices.position_attributes`); `attributes` gives them back as one
+    dictionary and takes one.
+    """
 
     __tablename__ = "positions"
-    __table_args__ = (
-        UniqueConstraint("device_id", "time", "dedup"),
-        Index("ix_positions_device_time", "device_id", "time"),
-    )
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
-    time: Mapped[datetime]
-    server_time: Mapped[datetime]
-    latitude: Mapped[float]
-    longitude: Mapped[float]
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    time: Mapped[datetime] = mapped_column(UTCMicros(), primary_key=True)
+    dedup: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=0)
+    server_time: Mapped[datetime] = mapped_column(UTCMicros())
+    latitude: Mapped[float] = mapped_column(Double)
+    longitude: Mapped[float] = mapped_column(Double)
     valid: Mapped[bool] = mapped_column(default=True)
-    speed_kmh: Mapped[float | None]
-    course: Mapped[float | None]
-    altitude: Mapped[float | None]
-    accuracy_m: Mapped[float | None]
+    speed_kmh: Mapped[float | None] = mapped_column(Double)
+    course: Mapped[float | None] = mapped_column(Double)
+    altitude: Mapped[float | None] = mapped_column(Double)
+    accuracy_m: Mapped[float | None] = mapped_column(Double)
     source: Mapped[str] = mapped_column(String(16), default="gps")
-    dedup: Mapped[str] = mapped_column(String(32), default="")
-    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    alarm_flags: Mapped[int | None] = mapped_column(BigInteger)
+    odometer_m: Mapped[int | None] = mapped_column(BigInteger)
+    satellites: Mapped[int | None] = mapped_column(BigInteger)
+    rssi: Mapped[int | None] = mapped_column(BigInteger)
+    ignition: Mapped[bool | None]
+    blind_area: Mapped[bool | None]
+    motion: Mapped[bool | None]
+    distance_m: Mapped[float | None] = mapped_column(Double)
+    total_distance_m: Mapped[float | None] = mapped_column(Double)
+    status_flags: Mapped[int | None] = mapped_column(BigInteger)
+    extra: Mapped[dict[str, Any] | None]
+
+    def __init__(self, *, attributes: dict[str, Any] | None = None, **columns: Any) -> None:
+        super().__init__(**columns)
+        self.attributes = attributes or {}
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """All the fix's attributes, as the device and the pipeline gave them."""
+        return position_attributes.unpack([getattr(self, name) for name in _PACKED])
+
+    @attributes.setter
+    def attributes(self, value: dict[str, Any]) -> None:
+        for name, packed in zip(_PACKED, position_attributes.pack(value), strict=True):
+            setattr(self, name, packed)
+
+
+_PACKED = position_attributes.COLUMNS

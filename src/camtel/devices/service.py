@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from camtel.accounts.caller import Caller
 from camtel.accounts.models import Membership
 from camtel.accounts.roles import can_manage_devices, sees_all_devices
+from camtel.devices import position_attributes
 from camtel.devices.identity import normalise_unique_id, unique_id_problem
 from camtel.devices.models import Device, DeviceGroup, PendingDevice, Position
 from camtel.errors import Conflict, Forbidden, Invalid, NotFound
@@ -168,10 +171,11 @@ async def list_devices(
     return list(await db.scalars(query))
 
 
-#: What a position answer shows: rows of these columns, not ORM objects (a day is thousands).
+#: What a position answer shows, read as plain rows (a day is thousands of fixes): these
+#: columns, then the ones `position_attributes.unpack` makes the attributes of.
 POSITION_COLUMNS = (
-    Position.id,
     Position.time,
+    Position.dedup,
     Position.latitude,
     Position.longitude,
     Position.speed_kmh,
@@ -180,8 +184,20 @@ POSITION_COLUMNS = (
     Position.accuracy_m,
     Position.valid,
     Position.source,
-    Position.attributes,
 )
+_ATTRIBUTE_COLUMNS = tuple(getattr(Position, name) for name in position_attributes.COLUMNS)
+
+
+def shown(rows: Sequence[Row[Any]], *, head: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Rows selected as `head` columns, `POSITION_COLUMNS` and the attribute columns, as
+    dictionaries with the fix's `attributes` put back together."""
+    names = (*head, *(c.key for c in POSITION_COLUMNS))
+    plain = len(names)
+    unpack = position_attributes.unpack
+    return [
+        {**dict(zip(names, row[:plain], strict=True)), "attributes": unpack(row[plain:])}
+        for row in rows
+    ]
 
 
 async def positions(
@@ -192,47 +208,57 @@ async def positions(
     start: datetime,
     end: datetime,
     limit: int,
-    after: tuple[datetime, uuid.UUID] | None = None,
-) -> list[Row[Any]]:
-    """A page of a visible device's positions in [start, end], oldest first."""
+    after: tuple[datetime, int] | None = None,
+) -> list[dict[str, Any]]:
+    """A page of a visible device's positions in [start, end], oldest first (by time, then
+    the dedup key: the table's own order)."""
     device = await get(db, caller=caller, device_id=device_id)
     query = (
-        select(*POSITION_COLUMNS)
+        select(*POSITION_COLUMNS, *_ATTRIBUTE_COLUMNS)
         .where(Position.device_id == device.id, Position.time >= start, Position.time <= end)
-        .order_by(Position.time, Position.id)
+        .order_by(Position.time, Position.dedup)
         .limit(limit + 1)
     )
     if after is not None:
-        time, last_id = after
+        time, last = after
         query = query.where(
-            or_(Position.time > time, and_(Position.time == time, Position.id > last_id))
+            or_(Position.time > time, and_(Position.time == time, Position.dedup > last))
         )
-    return list((await db.execute(query)).all())
+    return shown((await db.execute(query)).all())
 
 
-async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[Row[Any]]:
+async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[dict[str, Any]]:
     """The newest position of each visible device that has one (the live map's start), with
-    the device's id, driver and organisation."""
+    the device's id, driver and organisation. Each is two seeks into the positions key."""
     newest = (
-        select(Position.id)
+        select(func.max(Position.time))
         .where(Position.device_id == Device.id)
-        .order_by(Position.time.desc(), Position.id.desc())
-        .limit(1)
         .correlate(Device)
         .scalar_subquery()
     )
+    latest = aliased(Position)
+    last_key = (
+        select(func.max(latest.dedup))
+        .where(latest.device_id == Position.device_id, latest.time == Position.time)
+        .correlate(Position)
+        .scalar_subquery()
+    )
+    head = (Device.id.label("device_id"), Device.driver_id, Device.organization_id)
     query = (
         visible_devices(caller)
-        .with_only_columns(
-            Device.id.label("device_id"),
-            Device.driver_id,
-            Device.organization_id,
-            *POSITION_COLUMNS,
+        .with_only_columns(*head, *POSITION_COLUMNS, *_ATTRIBUTE_COLUMNS)
+        .join(
+            Position,
+            and_(
+                Position.device_id == Device.id,
+                Position.time == newest,
+                Position.dedup == last_key,
+            ),
         )
-        .join(Position, Position.id == newest)
         .order_by(Device.id)
     )
-    return list((await db.execute(query)).all())
+    rows = (await db.execute(query)).all()
+    return shown(rows, head=("device_id", "driver_id", "organization_id"))
 
 
 # Groups

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, update
@@ -18,8 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from camtel.bus.base import Envelope
-from camtel.db.base import utcnow
+from camtel.db.base import micros, utcnow
 from camtel.db.engine import Database
+from camtel.devices import position_attributes
 from camtel.devices.models import Device, Position
 from camtel.events import writer as event_writer
 
@@ -47,9 +46,9 @@ class StoreError(RuntimeError):
 
 #: The positions columns in the order `_values` gives them.
 _COLUMNS = (
-    "id",
     "device_id",
     "time",
+    "dedup",
     "server_time",
     "latitude",
     "longitude",
@@ -59,18 +58,18 @@ _COLUMNS = (
     "altitude",
     "accuracy_m",
     "source",
-    "dedup",
-    "attributes",
+    *position_attributes.COLUMNS,
 )
+_KEY = ("device_id", "time", "dedup")
 
 
-def _values(envelope: Envelope, row_id: uuid.UUID) -> tuple[Any, ...]:
+def _values(envelope: Envelope) -> tuple[Any, ...]:
     position = envelope.position
     assert position is not None
     return (
-        row_id,
         envelope.device_id,
         position.time,
+        envelope.dedup,
         envelope.received_at,
         position.latitude,
         position.longitude,
@@ -80,8 +79,7 @@ def _values(envelope: Envelope, row_id: uuid.UUID) -> tuple[Any, ...]:
         position.altitude,
         position.accuracy_m,
         position.source,
-        envelope.dedup,
-        _attributes(position.attributes, position.alarms),
+        *position_attributes.pack(_attributes(position.attributes, position.alarms)),
     )
 
 
@@ -91,38 +89,19 @@ def _attributes(attributes: dict[str, Any], alarms: tuple[str, ...]) -> dict[str
     return {**attributes, "alarms": list(alarms)}
 
 
-def _ids(count: int) -> list[uuid.UUID]:
-    """`count` fresh UUID v7 ids (millisecond time, then random bits; RFC 9562), in one go:
-    `new_id` per row costs more than the row's insert."""
-    millis = time.time_ns() // 1_000_000
-    head = (millis & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76
-    noise = os.urandom(10 * count)
-    ids = []
-    for n in range(count):
-        bits = int.from_bytes(noise[10 * n : 10 * n + 10], "big")
-        rand_a, rand_b = bits >> 68 & 0xFFF, bits & 0x3FFF_FFFF_FFFF_FFFF
-        ids.append(uuid.UUID(int=head | rand_a << 64 | 0b10 << 62 | rand_b))
-    return ids
-
-
-def _sqlite_time(value: datetime) -> str:
-    """A time as the UTC column stores it in SQLite (SQLAlchemy's DATETIME text)."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
 def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _bool(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
 class _SqliteInsert:
     """The idempotent insert as SQLite's driver takes it: one prepared statement, rows as
-    tuples of the very values SQLAlchemy would bind (UUIDs as hex, UTC times as text, JSON
-    text), converted in one pass without its per-column bookkeeping. `tests/pipeline/
-    test_store_rows.py` holds it to SQLAlchemy's own processors."""
+    tuples of the very values SQLAlchemy would bind (UUIDs as hex, times as integer
+    microseconds, booleans as 0/1, JSON text), converted in one pass without its per-column
+    bookkeeping. `tests/pipeline/test_store_rows.py` holds it to SQLAlchemy's own processors."""
 
     def __init__(self, database: Database) -> None:
         names = ", ".join(_COLUMNS)
@@ -130,19 +109,19 @@ class _SqliteInsert:
         # Names come from the table definition and every value is bound: nothing to inject.
         self.sql = (
             f"INSERT INTO {_POSITIONS.name} ({names}) VALUES ({marks}) "  # noqa: S608
-            "ON CONFLICT (device_id, time, dedup) DO NOTHING"
+            f"ON CONFLICT ({', '.join(_KEY)}) DO NOTHING"
         )
         dialect = database.engine.dialect
         self._json = getattr(dialect, "_json_serializer", None) or json.dumps
 
     def rows(self, values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        dumps, time_text = self._json, _sqlite_time
+        dumps, at = self._json, micros
         return [
             (
-                row_id.hex,
                 device_id.hex,
-                time_text(at),
-                time_text(server_time),
+                at(time),
+                dedup,
+                at(server_time),
                 float(latitude),
                 float(longitude),
                 None if valid is None else int(valid),
@@ -151,13 +130,22 @@ class _SqliteInsert:
                 _float(altitude),
                 _float(accuracy),
                 source,
-                dedup,
-                dumps(attributes),
+                alarm_flags,
+                odometer_m,
+                satellites,
+                rssi,
+                _bool(ignition),
+                _bool(blind_area),
+                _bool(motion),
+                distance_m,
+                total_distance_m,
+                status_flags,
+                None if extra is None else dumps(extra),
             )
             for (
-                row_id,
                 device_id,
-                at,
+                time,
+                dedup,
                 server_time,
                 latitude,
                 longitude,
@@ -167,8 +155,17 @@ class _SqliteInsert:
                 altitude,
                 accuracy,
                 source,
-                dedup,
-                attributes,
+                alarm_flags,
+                odometer_m,
+                satellites,
+                rssi,
+                ignition,
+                blind_area,
+                motion,
+                distance_m,
+                total_distance_m,
+                status_flags,
+                extra,
             ) in values
         ]
 
@@ -196,7 +193,7 @@ class Store:
         if dialect not in _INSERTS:
             raise ValueError(f"no idempotent insert for the {dialect} dialect")
         self._insert = _INSERTS[dialect](_POSITIONS).on_conflict_do_nothing(
-            index_elements=["device_id", "time", "dedup"]
+            index_elements=list(_KEY)
         )
         self._sqlite = _SqliteInsert(database) if dialect == "sqlite" else None
 
@@ -286,7 +283,7 @@ class Store:
         """Everything a batch changes, in one transaction: its positions, its devices'
         last-seen times."""
         stored = [e for e in batch if e.position is not None]
-        values = [_values(e, i) for e, i in zip(stored, _ids(len(stored)), strict=True)]
+        values = [_values(e) for e in stored]
         seen: dict[uuid.UUID, datetime] = {}
         for envelope in batch:
             previous = seen.get(envelope.device_id)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db.models import metadata
+from camtel.devices import position_attributes
 from camtel.privacy.registry import REGISTRY
 from camtel.privacy.scope import Scope, scope_of
 
@@ -54,10 +55,19 @@ async def rows_of(db: AsyncSession, scope: Scope, name: str) -> list[dict[str, A
         return []
     columns = _exportable_columns(table)
     query = select(*columns).where(table.c[link.column].in_(ids))
-    return [
+    rows = [
         {key: without_one_time_links(value) for key, value in row._mapping.items()}
         for row in (await db.execute(query)).all()
     ]
+    if name == "positions":  # the attributes as the device and the pipeline gave them
+        return [_with_attributes(row) for row in rows]
+    return rows
+
+
+def _with_attributes(row: dict[str, Any]) -> dict[str, Any]:
+    packed = [row.pop(name) for name in position_attributes.COLUMNS]
+    row["attributes"] = position_attributes.unpack(packed)
+    return row
 
 
 _ONE_TIME = re.compile(r"(?i)(token[=:]\s*)[A-Za-z0-9_.~-]+")

@@ -149,7 +149,7 @@ def decode_location(
     time = bcd_time(body[22:28], tz_offset_hours)
     alarms = [name for bit, name in ALARM_BITS.items() if alarm >> bit & 1] if alarm else []
     attributes: dict[str, Any] = {"alarm_flags": alarm, "status_flags": status}
-    attributes.update(_status_attributes(status))
+    attributes.update(status_names(status))
     if with_items:
         _decode_items(body[BASIC_INFO_LENGTH:], attributes, alarms)
     latitude = lat / 1e6 * (-1 if status & STATUS_SOUTH else 1)
@@ -175,8 +175,9 @@ _STATUS_CACHE: dict[int, dict[str, Any]] = {}
 _STATUS_CACHE_SIZE = 4096
 
 
-def _status_attributes(status: int) -> dict[str, Any]:
-    """The named status bits and load state of a status word (cached: fleets repeat a few)."""
+def status_names(status: int) -> dict[str, Any]:
+    """The named status bits and load state of a status word (cached: fleets repeat a few;
+    the dictionary is shared, never change it)."""
     named = _STATUS_CACHE.get(status)
     if named is None:
         named = {name: bool(status >> bit & 1) for bit, name in STATUS_BITS.items()}

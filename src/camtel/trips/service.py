@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from camtel.devices import position_attributes
 from camtel.devices.models import Position
 from camtel.trips.detect import Detector, Fix, Rules, Stop, Trip
 
@@ -17,16 +19,31 @@ from camtel.trips.detect import Detector, Fix, Rules, Stop, Trip
 CHUNK = 5000
 
 _COLUMNS = (
-    Position.id,
     Position.time,
+    Position.dedup,
     Position.latitude,
     Position.longitude,
     Position.altitude,
     Position.speed_kmh,
     Position.course,
     Position.valid,
-    Position.attributes,
+    *(getattr(Position, name) for name in position_attributes.COLUMNS),
 )
+_PLAIN = 8
+
+
+@dataclass(slots=True, frozen=True)
+class Point:
+    """A stored fix as trips and track files read it."""
+
+    time: datetime
+    latitude: float
+    longitude: float
+    altitude: float | None
+    speed_kmh: float | None
+    course: float | None
+    valid: bool
+    attributes: dict[str, Any]
 
 
 async def iter_positions(
@@ -37,33 +54,33 @@ async def iter_positions(
     end: datetime,
     limit: int | None = None,
     chunk: int = CHUNK,
-) -> AsyncIterator[Any]:
-    """A device's positions in [start, end], oldest first, read by keyset in chunks.
-
-    The caller checks that the device is visible. Rows carry `time`, `latitude`, `longitude`,
-    `altitude`, `speed_kmh`, `course`, `valid` and `attributes`.
-    """
-    after: tuple[datetime, uuid.UUID] | None = None
+) -> AsyncIterator[Point]:
+    """A device's positions in [start, end], oldest first, read by keyset in chunks (the
+    positions key: device, time, dedup). The caller checks that the device is visible."""
+    after: tuple[datetime, int] | None = None
     left = limit
+    unpack = position_attributes.unpack
     while left is None or left > 0:
         size = chunk if left is None else min(chunk, left)
         query = (
             select(*_COLUMNS)
             .where(Position.device_id == device_id, Position.time >= start, Position.time <= end)
-            .order_by(Position.time, Position.id)
+            .order_by(Position.time, Position.dedup)
             .limit(size)
         )
         if after is not None:
             time, last = after
             query = query.where(
-                or_(Position.time > time, and_(Position.time == time, Position.id > last))
+                or_(Position.time > time, and_(Position.time == time, Position.dedup > last))
             )
         rows = (await db.execute(query)).all()
         for row in rows:
-            yield row
+            yield Point(
+                row[0], row[2], row[3], row[4], row[5], row[6], row[7], unpack(row[_PLAIN:])
+            )
         if len(rows) < size:
             return
-        after = (rows[-1].time, rows[-1].id)
+        after = (rows[-1].time, rows[-1].dedup)
         if left is not None:
             left -= len(rows)
 
