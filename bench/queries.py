@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,8 +56,10 @@ async def run(devices: int, fixes: int, day_fixes: int, repeat: int) -> list[tup
     from camtel.app import build_api
     from camtel.config import Settings
     from camtel.db import migrate
+    from camtel.db.base import micros
     from camtel.devices.models import Device
-    from camtel.pipeline.store import _ids, _SqliteInsert
+    from camtel.devices.position_attributes import pack
+    from camtel.pipeline.store import _SqliteInsert
     from camtel.services import Services
     from support import sign_up
 
@@ -77,26 +81,33 @@ async def run(devices: int, fixes: int, day_fixes: int, repeat: int) -> list[tup
                                   protocol="osmand") for n, i in enumerate(ids))
             insert = _SqliteInsert(services.database)
             received = DAY + timedelta(days=1)
+            # What an OsmAnd phone's fix carries: satellites and ignition have columns.
+            extra = pack({"satellites": 9, "ignition": True, "battery_level": 81.0})
 
             def fix(device: uuid.UUID, at: datetime, n: int) -> tuple:  # type: ignore[type-arg]
-                return (device, at, received, 52.5 + n * 1e-5, 13.4 + n * 1e-5, True, 42.0,
-                        90.0, 35.0, 5.0, "gps", f"d{n}", {"satellites": 9, "ignition": True})
+                return (device, at, n, received, 52.5 + n * 1e-5, 13.4 + n * 1e-5, True, 42.0,
+                        90.0, 35.0, 5.0, "gps", *extra)
 
-            batch = []
-            for device in ids:
-                for n in range(fixes):
-                    batch.append(fix(device, DAY + timedelta(hours=12, seconds=10 * n), n))
+            def fixes_of_all() -> Iterator[tuple]:  # type: ignore[type-arg]
+                for device in ids:
+                    for n in range(fixes):
+                        yield fix(device, DAY + timedelta(hours=12, seconds=10 * n), n)
+                for n in range(day_fixes):
+                    yield fix(target, DAY + timedelta(seconds=86_400 * n / day_fixes), n)
+
             target = ids[0]
-            for n in range(day_fixes):
-                batch.append(fix(target, DAY + timedelta(seconds=86_400 * n / day_fixes), n))
-            values = [(row_id, *row) for row, row_id in zip(batch, _ids(len(batch)),
-                                                            strict=True)]
-            async with services.database.engine.begin() as db:
-                for start in range(0, len(values), 50_000):
-                    await db.exec_driver_sql(insert.sql, insert.rows(values[start:start + 50_000]))
+            rows = fixes_of_all()
+            while chunk := list(itertools.islice(rows, 50_000)):
+                async with services.database.engine.begin() as db:
+                    await db.exec_driver_sql(insert.sql, insert.rows(chunk))
             async with services.database.engine.connect() as db:
                 total = (await db.execute(text("SELECT count(*) FROM positions"))).scalar()
+                size = (await db.execute(text(
+                    "SELECT sum(pgsize) FROM dbstat WHERE name = 'positions' OR name IN "
+                    "(SELECT name FROM sqlite_schema WHERE tbl_name = 'positions')"))).scalar()
             rows_out.append(("rows in positions", f"{total:,}", "", ""))
+            rows_out.append(("bytes a position (table and indexes)", f"{size / total:.0f}", "",
+                             f"{size / 2**20:,.0f} MiB"))
 
             async def latest():  # type: ignore[no-untyped-def]
                 answer = await client.get("/api/v1/positions/latest", headers=headers)
@@ -125,9 +136,8 @@ async def run(devices: int, fixes: int, day_fixes: int, repeat: int) -> list[tup
                              f"{kb:,.0f} KiB"))
 
             sql = text("SELECT * FROM positions WHERE device_id = :d AND time >= :a AND time < :b "
-                       "ORDER BY time, id LIMIT 10001")
-            params = {"d": target.hex, "a": "2026-12-01 00:00:00.000000",
-                      "b": "2026-12-02 00:00:00.000000"}
+                       "ORDER BY time, dedup LIMIT 10001")
+            params = {"d": target.hex, "a": micros(DAY), "b": micros(DAY + timedelta(days=1))}
 
             async def day_sql():  # type: ignore[no-untyped-def]
                 async with services.database.engine.connect() as db:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import AwareDatetime, Field
+from pydantic_core import to_json
 
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.pagination import (
@@ -19,7 +19,7 @@ from camtel.api.pagination import (
     page,
     time_number_cursor,
 )
-from camtel.api.schemas import JsonObject, Out, StoredJson, Strict
+from camtel.api.schemas import JsonObject, Out, StoredJson, Strict, servable
 from camtel.devices import service
 from camtel.devices.identity import PROTOCOLS
 from camtel.devices.models import Device, DeviceGroup, PendingDevice
@@ -244,9 +244,9 @@ async def list_positions(
         limit=limit,
         request=request,
         response=response,
-        key=lambda p: [p["time"].isoformat(), str(p["dedup"])],
+        key=lambda p: [p.time.isoformat(), str(p.dedup)],
     )
-    return _json(_POSITIONS, kept, response)
+    return _json(service.shown(kept, extra=servable), response)
 
 
 class LatestPositionOut(PositionOut):
@@ -263,29 +263,23 @@ async def latest_positions(caller: CallerDep, db: Db, services: Svc) -> Response
     audit.record_reads_of(
         db,
         caller=caller,
-        devices=[(r["device_id"], r["driver_id"], r["organization_id"]) for r in rows],
+        devices=[(r.device_id, r.driver_id, r.organization_id) for r in rows],
         action="read_positions",
         now=services.clock(),
     )
-    return _json(_LATEST, rows)
+    return _json(service.shown(rows, head=service.LATEST_HEAD, extra=servable))
 
 
-def _json(
-    adapter: TypeAdapter[Any], rows: Sequence[Any], response: Response | None = None
-) -> Response:
-    """Rows as the response model's JSON, validated and written in one pass by pydantic-core
-    (a model object per row, then FastAPI validating the list again, cost more than the
-    query for a day of fixes). `response` lends its `Link` header."""
+def _json(items: list[dict[str, Any]], response: Response | None = None) -> Response:
+    """Answers already in the response model's shape (`service.shown`: typed columns from
+    the database, free-form JSON bounded by `servable`), written by pydantic-core without a
+    model object or a validation per row: for a day of fixes those cost more than the query.
+    `tests/api/test_positions_shape.py` holds them to the models. `response` lends its
+    `Link` header."""
     link = response.headers.get("Link") if response is not None else None
     return Response(
-        adapter.dump_json(adapter.validate_python(rows, from_attributes=True)),
-        media_type="application/json",
-        headers={"Link": link} if link else None,
+        to_json(items), media_type="application/json", headers={"Link": link} if link else None
     )
-
-
-_POSITIONS: TypeAdapter[list[PositionOut]] = TypeAdapter(list[PositionOut])
-_LATEST: TypeAdapter[list[LatestPositionOut]] = TypeAdapter(list[LatestPositionOut])
 
 
 @router.get("/groups", response_model=list[GroupOut], tags=["groups"], summary="Device groups")

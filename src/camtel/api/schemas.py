@@ -88,8 +88,10 @@ JsonObject = Annotated[
 ]
 
 
-def _servable(value: Any) -> Any:
-    # A value stored before the input bounds existed must not take a whole list down.
+def servable(value: Any) -> Any:
+    """A stored free-form JSON value as it may be answered: `{}` in place of one nested
+    deeper than `SERVED_JSON_DEPTH` (stored before the input bounds existed, it must not take
+    a whole list down)."""
     if isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values()):
         return value  # flat, as nearly every stored value is: nothing to walk
     if not any(isinstance(i, dict | list) and d > SERVED_JSON_DEPTH for i, d in _nodes(value)):
@@ -98,7 +100,7 @@ def _servable(value: Any) -> Any:
     return {}
 
 
-StoredJson = Annotated[dict[str, Any], BeforeValidator(_servable)]
+StoredJson = Annotated[dict[str, Any], BeforeValidator(servable)]
 
 
 class Strict(BaseModel):

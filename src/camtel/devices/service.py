@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -175,7 +175,6 @@ async def list_devices(
 #: columns, then the ones `position_attributes.unpack` makes the attributes of.
 POSITION_COLUMNS = (
     Position.time,
-    Position.dedup,
     Position.latitude,
     Position.longitude,
     Position.speed_kmh,
@@ -185,19 +184,36 @@ POSITION_COLUMNS = (
     Position.valid,
     Position.source,
 )
-_ATTRIBUTE_COLUMNS = tuple(getattr(Position, name) for name in position_attributes.COLUMNS)
+#: Selected after the shown columns: the key's last part (for cursors), then the columns
+#: the attributes are made of.
+_AFTER = (Position.dedup, *(getattr(Position, name) for name in position_attributes.COLUMNS))
 
 
-def shown(rows: Sequence[Row[Any]], *, head: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Rows selected as `head` columns, `POSITION_COLUMNS` and the attribute columns, as
-    dictionaries with the fix's `attributes` put back together."""
+def shown(
+    rows: Sequence[Row[Any]],
+    *,
+    head: Sequence[str | None] = (),
+    extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of `positions` or `latest_positions` as what a position answer shows: the
+    leading columns named in `head` (a None name is left out), `POSITION_COLUMNS`, and the
+    fix's `attributes` put back together (`extra`, when given, passes on each row's free-form
+    part first)."""
     names = (*head, *(c.key for c in POSITION_COLUMNS))
     plain = len(names)
+    hidden = None in names
     unpack = position_attributes.unpack
-    return [
-        {**dict(zip(names, row[:plain], strict=True)), "attributes": unpack(row[plain:])}
-        for row in rows
-    ]
+    out = []
+    for row in rows:
+        item = dict(zip(names, row[:plain], strict=True))
+        if hidden:
+            del item[None]  # type: ignore[arg-type]
+        packed = row[plain + 1 :]
+        if extra is not None and packed[-1] is not None:
+            packed = (*packed[:-1], extra(packed[-1]))
+        item["attributes"] = unpack(packed)
+        out.append(item)
+    return out
 
 
 async def positions(
@@ -209,12 +225,12 @@ async def positions(
     end: datetime,
     limit: int,
     after: tuple[datetime, int] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Row[Any]]:
     """A page of a visible device's positions in [start, end], oldest first (by time, then
-    the dedup key: the table's own order)."""
+    the dedup key: the table's own order); `shown` makes them answers."""
     device = await get(db, caller=caller, device_id=device_id)
     query = (
-        select(*POSITION_COLUMNS, *_ATTRIBUTE_COLUMNS)
+        select(*POSITION_COLUMNS, *_AFTER)
         .where(Position.device_id == device.id, Position.time >= start, Position.time <= end)
         .order_by(Position.time, Position.dedup)
         .limit(limit + 1)
@@ -224,12 +240,18 @@ async def positions(
         query = query.where(
             or_(Position.time > time, and_(Position.time == time, Position.dedup > last))
         )
-    return shown((await db.execute(query)).all())
+    return list((await db.execute(query)).all())
 
 
-async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[dict[str, Any]]:
-    """The newest position of each visible device that has one (the live map's start), with
-    the device's id, driver and organisation. Each is two seeks into the positions key."""
+#: The device columns `latest_positions` gives before the position's, as `shown` takes
+#: them: the device's id is shown, its driver and organisation (for the read audit) are not.
+LATEST_HEAD = ("device_id", None, None)
+
+
+async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[Row[Any]]:
+    """The newest position of each visible device that has one (the live map's start), after
+    the device's id, driver and organisation (`LATEST_HEAD`). Two seeks into the positions
+    key a device."""
     newest = (
         select(func.max(Position.time))
         .where(Position.device_id == Device.id)
@@ -246,7 +268,7 @@ async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[dict[str
     head = (Device.id.label("device_id"), Device.driver_id, Device.organization_id)
     query = (
         visible_devices(caller)
-        .with_only_columns(*head, *POSITION_COLUMNS, *_ATTRIBUTE_COLUMNS)
+        .with_only_columns(*head, *POSITION_COLUMNS, *_AFTER)
         .join(
             Position,
             and_(
@@ -257,8 +279,7 @@ async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[dict[str
         )
         .order_by(Device.id)
     )
-    rows = (await db.execute(query)).all()
-    return shown(rows, head=("device_id", "driver_id", "organization_id"))
+    return list((await db.execute(query)).all())
 
 
 # Groups
