@@ -137,6 +137,10 @@ class Ingest:
             self.sink.access_log = DeviceAccessLog.for_services(self.services)
         if self.book is not None:
             await self.book.warm()
+        try:  # so that a fleet reconnecting after a restart is answered from the cache
+            await self.registry.warm()
+        except Exception:
+            log.exception("device registry not warmed; devices are resolved as they connect")
         self.worker.start()
         try:
             for name, gateway in self.gateways.items():

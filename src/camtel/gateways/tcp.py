@@ -25,6 +25,10 @@ WRITE_TIMEOUT_S = 10.0
 WRITE_HIGH_WATER = 64 * 1024
 #: Rejected frames in a row before the connection is closed (checksum floods, wrong protocol).
 MAX_REJECTED_IN_A_ROW = 16
+#: Connections the kernel may hold before they are accepted (asyncio's default is 100). A
+#: fleet reconnecting at once overflows a short queue, and each dropped attempt costs its
+#: terminal a SYN retry of a second or more (`net.core.somaxconn` caps it; 4096 on Linux).
+LISTEN_BACKLOG = 4096
 
 
 class Handler(Protocol):
@@ -129,7 +133,9 @@ class TcpGateway:
         self._connections: dict[asyncio.Task[None], Connection] = {}
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.requested_port)
+        self._server = await asyncio.start_server(
+            self._serve, self.host, self.requested_port, backlog=LISTEN_BACKLOG
+        )
         log.info("%s gateway listening on %s:%d", self.name, self.host, self.port)
 
     @property

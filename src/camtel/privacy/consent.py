@@ -31,12 +31,12 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import Membership
@@ -229,6 +229,28 @@ async def decision(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose) -> Co
     )
 
 
+async def latest_decisions(
+    db: AsyncSession, user_ids: Collection[uuid.UUID], purpose: Purpose
+) -> dict[uuid.UUID, ConsentRecord]:
+    """`decision` for many people in one query: each one's latest decision about a purpose
+    (the same order: time, then id), for those who have one."""
+    if not user_ids:
+        return {}
+    order = (ConsentRecord.time.desc(), ConsentRecord.id.desc())
+    ranked = (
+        select(
+            ConsentRecord.id,
+            func.row_number().over(partition_by=ConsentRecord.user_id, order_by=order).label("n"),
+        )
+        .where(ConsentRecord.user_id.in_(user_ids), ConsentRecord.purpose == Purpose(purpose))
+        .subquery()
+    )
+    rows = await db.scalars(
+        select(ConsentRecord).join(ranked, ranked.c.id == ConsentRecord.id).where(ranked.c.n == 1)
+    )
+    return {row.user_id: row for row in rows if row.user_id is not None}
+
+
 async def allows(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose) -> bool:
     """Whether camtel may process this person's data for this purpose right now."""
     return is_given(await decision(db, user_id, purpose))
@@ -272,3 +294,37 @@ async def location_shared_allowed(
             else None
         ),
     )
+
+
+async def location_shared_allowed_many(
+    db: AsyncSession, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[tuple[uuid.UUID, uuid.UUID], bool]:
+    """`location_shared_allowed` for many (person, organisation) pairs in at most three
+    queries (meant for a batch of hundreds, not an unbounded set)."""
+    if not pairs:
+        return {}
+    people = {user_id for user_id, _ in pairs}
+    organizations = {organization_id for _, organization_id in pairs}
+    counted = await db.execute(
+        select(Membership.organization_id, func.count())
+        .where(Membership.organization_id.in_(organizations))
+        .group_by(Membership.organization_id)
+    )
+    members = {organization_id: count for organization_id, count in counted}
+    found = await db.execute(
+        select(Membership.user_id, Membership.organization_id).where(
+            Membership.user_id.in_(people), Membership.organization_id.in_(organizations)
+        )
+    )
+    own = {(user_id, organization_id) for user_id, organization_id in found}
+    # Others: the organisation's members but the person (a membership is unique per pair).
+    shared = {pair for pair in pairs if members.get(pair[1], 0) - (1 if pair in own else 0) > 0}
+    decided = await latest_decisions(
+        db, {user_id for user_id, _ in shared}, Purpose.SHARE_LOCATION_WITH_ORGANISATION
+    )
+    return {
+        pair: organisation_may_locate(
+            shared=pair in shared, decision=decided.get(pair[0]) if pair in shared else None
+        )
+        for pair in pairs
+    }

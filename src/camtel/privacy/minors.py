@@ -10,6 +10,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -100,6 +101,46 @@ async def collection_allowed(
         ),
         erasure_pending=await erasure_pending(db, user_id),
     )
+
+
+async def erasures_pending(db: AsyncSession, user_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """`erasure_pending` for many people in one query: those whose erasure is not finished."""
+    if not user_ids:
+        return set()
+    found = await db.scalars(
+        select(PrivacyRequest.user_id)
+        .where(
+            PrivacyRequest.kind == "erasure",
+            PrivacyRequest.user_id.in_(user_ids),
+            PrivacyRequest.status != "done",
+        )
+        .distinct()
+    )
+    return {user_id for user_id in found if user_id is not None}
+
+
+async def collection_allowed_many(
+    db: AsyncSession, user_ids: Collection[uuid.UUID], kind: Kind, *, today: date | None = None
+) -> dict[uuid.UUID, bool]:
+    """`collection_allowed` for many people in at most three queries (meant for a batch of
+    hundreds, not an unbounded set): the same decision for each."""
+    if not user_ids:
+        return {}
+    users = {user.id: user for user in await db.scalars(select(User).where(User.id.in_(user_ids)))}
+    on = today or utcnow().date()
+    minors = {user_id for user_id, user in users.items() if is_minor(user, on)}
+    decided = await consent.latest_decisions(db, minors, PURPOSE_OF[Kind(kind)])
+    erasing = await erasures_pending(db, users.keys())
+    return {
+        user_id: user_id in users
+        and collection_decision(
+            minor=user_id in minors,
+            guardian_id=users[user_id].guardian_id,
+            guardian_decision=decided.get(user_id) if user_id in minors else None,
+            erasure_pending=user_id in erasing,
+        )
+        for user_id in user_ids
+    }
 
 
 def _email_hash(email: str) -> str:
