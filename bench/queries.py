@@ -27,10 +27,32 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 DAY = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+async def latest_sql(services, caller):  # type: ignore[no-untyped-def]
+    """The statement `latest_positions` runs and its parameters, as the driver gets them."""
+    from sqlalchemy import event
+
+    from camtel.devices import service
+
+    captured = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        captured.append((statement, parameters))
+
+    engine = services.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        async with services.database.session() as db:
+            await service.latest_positions(db, caller=caller)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    return next(c for c in captured if "positions" in c[0])
 
 
 def _stats(samples: list[float]) -> tuple[float, float]:
@@ -53,6 +75,8 @@ async def run(devices: int, fixes: int, day_fixes: int, repeat: int) -> list[tup
     import httpx
     from sqlalchemy import text
 
+    from camtel.accounts.caller import Caller
+    from camtel.accounts.roles import Role
     from camtel.app import build_api
     from camtel.config import Settings
     from camtel.db import migrate
@@ -119,6 +143,16 @@ async def run(devices: int, fixes: int, day_fixes: int, repeat: int) -> list[tup
             kb = len(answer.content) / 1024  # type: ignore[attr-defined]
             rows_out.append((f"latest, {devices:,} devices (API)", f"{p50:.0f}", f"{p95:.0f}",
                              f"{kb:,.0f} KiB"))
+            caller = Caller(user=SimpleNamespace(id=uuid.uuid4()),  # type: ignore[arg-type]
+                            session=None, roles={org: Role.OWNER})
+            statement, parameters = await latest_sql(services, caller)
+
+            async def latest_alone():  # type: ignore[no-untyped-def]
+                async with services.database.engine.connect() as db:
+                    return (await db.exec_driver_sql(statement, parameters)).all()
+
+            p50, p95, _ = await _timed(latest_alone, repeat)
+            rows_out.append(("latest (SQL alone)", f"{p50:.0f}", f"{p95:.0f}", ""))
 
             async def day():  # type: ignore[no-untyped-def]
                 answer = await client.get(

@@ -92,8 +92,12 @@ def servable(value: Any) -> Any:
     """A stored free-form JSON value as it may be answered: `{}` in place of one nested
     deeper than `SERVED_JSON_DEPTH` (stored before the input bounds existed, it must not take
     a whole list down)."""
-    if isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values()):
-        return value  # flat, as nearly every stored value is: nothing to walk
+    if type(value) is dict:
+        for item in value.values():
+            if isinstance(item, dict | list):
+                break
+        else:
+            return value  # flat, as nearly every stored value is: nothing to walk
     if not any(isinstance(i, dict | list) and d > SERVED_JSON_DEPTH for i, d in _nodes(value)):
         return value
     log.warning("a stored JSON value nests more than %d levels; answered as {}", SERVED_JSON_DEPTH)

@@ -73,7 +73,7 @@ async def iter_positions(
             query = query.where(
                 or_(Position.time > time, and_(Position.time == time, Position.dedup > last))
             )
-        rows = (await db.execute(query)).all()
+        rows = (await (await db.connection()).execute(query)).all()
         for row in rows:
             yield Point(
                 row[0], row[2], row[3], row[4], row[5], row[6], row[7], unpack(row[_PLAIN:])
