@@ -1,5 +1,5 @@
 """`python -m camtel` is the `camtel` command."""
 
-from camtel.cli import main
+from camtel.entry import main
 
 main()

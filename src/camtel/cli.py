@@ -148,13 +148,11 @@ def extract(
     ] = None,
 ) -> None:
     """The GPS track embedded in dash cam recordings: no account or server needed."""
+    # camtel.entry runs the same run_extract without loading Typer when it can parse the
+    # arguments exactly as Click would; help and usage errors always come from here.
     from camtel.media.extract import run_extract
 
-    try:
-        code = run_extract(files, fmt, out, err)
-    except BrokenPipeError:  # `camtel extract clip.mp4 | head`: the reader left, that is fine
-        code = 0
-    raise typer.Exit(code)
+    raise typer.Exit(run_extract(files, fmt, out, err))
 
 
 @camera_app.command("sync")

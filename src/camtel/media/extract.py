@@ -12,16 +12,24 @@ import io
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
-
-from rich.console import Console
-from rich.markup import escape as markup
+from typing import TYPE_CHECKING
 
 from camtel.media.tracks import Extraction, TrackPoint, extract
+
+if TYPE_CHECKING:  # Rich is imported only where needed, so `camtel extract` starts fast
+    from typing import Protocol
+
+    class Screen(Protocol):
+        """Where per-file reports go: a Rich console, or the plain one of `camtel.entry`."""
+
+        @property
+        def is_terminal(self) -> bool: ...
+
+        def print(self, text: str, *, highlight: bool | None = None) -> None: ...
+
 
 FORMATS = ("gpx", "geojson", "csv")
 EXIT_OK, EXIT_NO_TRACK, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
@@ -56,6 +64,20 @@ def _num(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+def _xml_text(text: str) -> str:
+    """What xml.sax.saxutils.escape does, without the urllib.request it imports."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
+def _markup(text: str) -> str:
+    """Text safe inside Rich markup; Rich is loaded only for text that needs escaping."""
+    if "[" not in text and not text.endswith("\\"):
+        return text  # rich.markup.escape returns these unchanged
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def to_gpx(recordings: list[Recording]) -> str:
     """GPX 1.1: one track, one segment per recording."""
     out = io.StringIO()
@@ -65,7 +87,7 @@ def to_gpx(recordings: list[Recording]) -> str:
         'xmlns="http://www.topografix.com/GPX/1/1">\n<trk><name>camtel extract</name>\n'
     )
     for recording in recordings:
-        out.write(f"<trkseg><!-- {escape(recording.path.name).replace('--', '- -')} -->\n")
+        out.write(f"<trkseg><!-- {_xml_text(recording.path.name).replace('--', '- -')} -->\n")
         for p in recording.extraction.points:
             out.write(f'<trkpt lat="{p.latitude:.7f}" lon="{p.longitude:.7f}">')
             if p.altitude_m is not None:
@@ -167,6 +189,8 @@ WRITERS = {"gpx": to_gpx, "geojson": to_geojson, "csv": to_csv}
 
 def _write(text: str, out: Path) -> None:
     """Write through a temporary file in the same folder, so a failure leaves no half file."""
+    import tempfile  # only with -o; it pulls in shutil, random and the compression modules
+
     fd, temporary = tempfile.mkstemp(prefix=".camtel-extract-", dir=out.parent or Path("."))
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
@@ -177,11 +201,11 @@ def _write(text: str, out: Path) -> None:
         raise
 
 
-def _extract_all(files: list[Path], console: Console) -> list[Recording]:
+def _extract_all(files: list[Path], console: Screen) -> list[Recording]:
     sizes = [f.stat().st_size if f.is_file() else 0 for f in files]
     small = len(files) < PROGRESS_FILES and sum(sizes) < PROGRESS_BYTES
     if small or not console.is_terminal:  # a bar only for a person watching a long batch
-        return [Recording(f, extract(f)) for f in files]
+        return [Recording(f, extract(f, gsensor=False)) for f in files]
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     recordings = []
@@ -195,13 +219,23 @@ def _extract_all(files: list[Path], console: Console) -> list[Recording]:
         task = progress.add_task("extracting", total=len(files))
         for path in files:
             progress.update(task, description=path.name[:40])
-            recordings.append(Recording(path, extract(path)))
+            recordings.append(Recording(path, extract(path, gsensor=False)))
             progress.advance(task)
     return recordings
 
 
-def run_extract(files: list[Path], fmt: str, out: Path | None, console: Console) -> int:
-    """Extract, report per file on `console`, write the joined track to `out` or stdout."""
+def run_extract(files: list[Path], fmt: str, out: Path | None, console: Screen) -> int:
+    """Extract, report per file on `console`, write the joined track to `out` or stdout.
+
+    This is the whole `camtel extract` command, shared by `camtel.cli` and `camtel.entry`.
+    """
+    try:
+        return _run(files, fmt, out, console)
+    except BrokenPipeError:  # `camtel extract clip.mp4 | head`: the reader left, that is fine
+        return EXIT_OK
+
+
+def _run(files: list[Path], fmt: str, out: Path | None, console: Screen) -> int:
     fmt = fmt.lower()
     if fmt not in WRITERS:
         console.print(f"[red]unknown format {fmt!r}[/]: choose one of {', '.join(FORMATS)}")
@@ -217,16 +251,16 @@ def run_extract(files: list[Path], fmt: str, out: Path | None, console: Console)
     recordings = _extract_all(files, console)
     for recording in recordings:
         found = recording.extraction
-        name = markup(recording.path.name)
+        name = _markup(recording.path.name)
         if found.points:
             console.print(
                 f"{name}: {len(found.points)} points ({found.source_format})", highlight=False
             )
         else:
             reason = found.warnings[-1] if found.warnings else "no embedded GPS track found"
-            console.print(f"[yellow]{name}: no GPS track[/] ({markup(reason)})", highlight=False)
+            console.print(f"[yellow]{name}: no GPS track[/] ({_markup(reason)})", highlight=False)
         for warning in found.warnings if found.points else found.warnings[:-1]:
-            console.print(f"  [dim]{markup(warning)}[/]", highlight=False)
+            console.print(f"  [dim]{_markup(warning)}[/]", highlight=False)
     joined = join_in_time_order(recordings)
     if not joined:
         return EXIT_NO_TRACK

@@ -8,9 +8,11 @@ so a hostile or truncated file yields `BoxError`, never a huge read or an endles
 from __future__ import annotations
 
 import io
+import itertools
+import operator
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -171,7 +173,10 @@ class Sample:
 
 @dataclass(slots=True)
 class Track:
-    """The facts of one `trak` that telemetry extraction needs."""
+    """The facts of one `trak` that telemetry extraction needs.
+
+    `samples` is empty for a track `read_movie` was told not to resolve.
+    """
 
     handler: str = ""
     handler_name: str = ""
@@ -316,7 +321,41 @@ def sample_table(
     return samples, warnings
 
 
-def _parse_trak(moov: Source, trak: Box, file_size: int, warnings: list[str]) -> Track:
+def placed_in_file(
+    chunks: list[int], sizes: list[int], runs: list[tuple[int, int]], file_size: int
+) -> bool:
+    """Whether `sample_table` would place every sample inside the file, with no warning.
+
+    The same rules, checked a chunk at a time without building the table: samples follow one
+    another in a chunk, so none is past the end when the chunk's last byte is not. A False
+    only means "build the table to find out".
+    """
+    ends = [0, *itertools.accumulate(sizes)]  # ends[i]: bytes of the first i samples
+    count, index = len(sizes), 0
+    for run, (first_chunk, per_chunk) in enumerate(runs):
+        last_chunk = runs[run + 1][0] - 1 if run + 1 < len(runs) else len(chunks)
+        if first_chunk < 1 or last_chunk > len(chunks) or per_chunk > MAX_SAMPLES:
+            return False
+        if per_chunk == 0 or index >= count or last_chunk < first_chunk:
+            continue
+        limit = min(count, index + per_chunk * (last_chunk - first_chunk + 1))
+        # Chunk k of the run holds samples ends[index + k * per_chunk] up to the next one's.
+        before = ends[index:limit:per_chunk]
+        after = [*ends[index + per_chunk : limit : per_chunk], ends[limit]]
+        offsets = chunks[first_chunk - 1 : first_chunk - 1 + len(before)]
+        if max(map(operator.sub, map(operator.add, offsets, after), before)) > file_size:
+            return False
+        index = limit
+    return index >= len(sizes)
+
+
+def _parse_trak(
+    moov: Source,
+    trak: Box,
+    file_size: int,
+    warnings: list[str],
+    resolve: Callable[[Track], bool] | None,
+) -> Track:
     track = Track()
     stbl: dict[str, bytes] = {}
     for _depth, box in iter_tree(moov, trak.start, trak.end):
@@ -331,21 +370,25 @@ def _parse_trak(moov: Source, trak: Box, file_size: int, warnings: list[str]) ->
     if "stsd" in stbl:
         track.format = parse_stsd(stbl["stsd"])
     if {"stsz", "stsc", "stts"} <= stbl.keys() and ("stco" in stbl or "co64" in stbl):
+        # Every table is read, resolved or not, so a damaged one fails the same way.
         chunks = parse_stco(stbl["co64"], wide=True) if "co64" in stbl else parse_stco(stbl["stco"])
-        track.samples, problems = sample_table(
-            chunks,
-            parse_stsz(stbl["stsz"]),
-            parse_stsc(stbl["stsc"]),
-            parse_stts(stbl["stts"]),
-            track.timescale,
-            file_size,
-        )
-        warnings.extend(f"track {track.format or '?'}: {p}" for p in problems)
+        sizes = parse_stsz(stbl["stsz"])
+        runs = parse_stsc(stbl["stsc"])
+        times = parse_stts(stbl["stts"])
+        wanted = resolve is None or resolve(track)
+        if wanted or not placed_in_file(chunks, sizes, runs, file_size):
+            samples, problems = sample_table(chunks, sizes, runs, times, track.timescale, file_size)
+            track.samples = samples if wanted else []
+            warnings.extend(f"track {track.format or '?'}: {p}" for p in problems)
     return track
 
 
-def read_movie(source: Source) -> Movie:
-    """Walk the top level, read `moov` into memory and parse its tracks."""
+def read_movie(source: Source, resolve: Callable[[Track], bool] | None = None) -> Movie:
+    """Walk the top level, read `moov` into memory and parse its tracks.
+
+    `resolve` picks the tracks whose samples are listed (by default, all). The others are
+    checked as thoroughly, so the warnings and errors are the same whatever it picks.
+    """
     top = list(iter_boxes(source))
     warnings: list[str] = []
     moov_box = first(top, "moov")
@@ -361,7 +404,7 @@ def read_movie(source: Source) -> Movie:
             if box.type == "mvhd":
                 creation = parse_creation(moov.read(box.start, box.payload_size))
             elif box.type == "trak":
-                tracks.append(_parse_trak(moov, box, source.size, warnings))
+                tracks.append(_parse_trak(moov, box, source.size, warnings, resolve))
         # Offsets of moov children are relative to the moov payload; rebase them.
         moov_children = [
             Box(b.type, b.offset + moov_box.start, b.size, b.header) for b in moov_children

@@ -1,7 +1,8 @@
 """The GPS track and G-sensor data hidden in dash cam and action cam recordings.
 
 `extract(path)` detects the format and never raises for a bad file: problems become
-warnings on an empty `Extraction`. The file is only ever opened read-only.
+warnings on an empty `Extraction`. The file is only ever opened read-only. A caller that
+needs only the GPS track passes `gsensor=False`: the same points and warnings, no G-sensor.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ def _sniff(head: bytes) -> str:
     return "not an MP4/MOV file"
 
 
+def _is_text_track(track: isobmff.Track) -> bool:
+    return track.format in _TEXT_FORMATS or track.handler in {"text", "sbtl"}
+
+
+def _holds_telemetry(track: isobmff.Track) -> bool:
+    """The tracks whose samples `_from_movie` reads; video and audio tables are not listed."""
+    return gpmf.is_track(track) or _is_text_track(track)
+
+
 def _from_text_track(source: isobmff.Source, track: isobmff.Track) -> Extraction:
     """NMEA sentences carried as subtitle samples, each placed at its sample time."""
     result = Extraction()
@@ -61,13 +71,13 @@ def _from_text_track(source: isobmff.Source, track: isobmff.Track) -> Extraction
     return result
 
 
-def _from_movie(source: isobmff.Source) -> Extraction:
-    movie = isobmff.read_movie(source)
+def _from_movie(source: isobmff.Source, gsensor: bool) -> Extraction:
+    movie = isobmff.read_movie(source, resolve=_holds_telemetry)
     warnings = list(movie.warnings)
 
     track = gpmf.find_track(movie)
     if track is not None:
-        telemetry = gpmf.parse_track(source, track)
+        telemetry = gpmf.parse_track(source, track, gsensor=gsensor)
         key, points = telemetry.best()
         return Extraction(
             points,
@@ -78,8 +88,8 @@ def _from_movie(source: isobmff.Source) -> Extraction:
 
     pittasoft = blackvue.find(source, movie.top)
     if pittasoft is not None:
-        points, gsensor, problems = blackvue.parse(pittasoft)
-        return Extraction(points, gsensor, "blackvue", warnings + problems)
+        points, samples, problems = blackvue.parse(pittasoft, gsensor=gsensor)
+        return Extraction(points, samples, "blackvue", warnings + problems)
 
     box = isobmff.first(movie.top, "GPS ")
     if box is not None:
@@ -90,13 +100,13 @@ def _from_movie(source: isobmff.Source) -> Extraction:
 
     decoded, had_blocks = novatek.read(source, movie)
     if had_blocks:
-        points, gsensor, problems = novatek.to_track(decoded)
+        points, samples, problems = novatek.to_track(decoded)
         indexed = isobmff.first(movie.moov_children, "gps ") is not None
         kinds = "novatek-freegps" + ("" if indexed else "-scanned")
-        return Extraction(points, gsensor, kinds, warnings + problems)
+        return Extraction(points, samples if gsensor else [], kinds, warnings + problems)
 
     for candidate in movie.tracks:
-        if candidate.format in _TEXT_FORMATS or candidate.handler in {"text", "sbtl"}:
+        if _is_text_track(candidate):
             found = _from_text_track(source, candidate)
             if found.points:
                 found.warnings[:0] = warnings
@@ -104,7 +114,7 @@ def _from_movie(source: isobmff.Source) -> Extraction:
     return Extraction(warnings=[*warnings, "no embedded GPS track found"])
 
 
-def extract_source(data: bytes | isobmff.Source) -> Extraction:
+def extract_source(data: bytes | isobmff.Source, *, gsensor: bool = True) -> Extraction:
     """Extract from bytes or an open source (no sidecar lookup)."""
     source = data if isinstance(data, isobmff.Source) else isobmff.Source(data)
     try:
@@ -112,12 +122,13 @@ def extract_source(data: bytes | isobmff.Source) -> Extraction:
         if not head:
             return Extraction(warnings=["the file is empty"])
         if head.startswith(b"DEVC"):
-            telemetry = gpmf.parse_raw(source.read(0, min(source.size, MAX_RAW_GPMF_BYTES)))
+            raw = source.read(0, min(source.size, MAX_RAW_GPMF_BYTES))
+            telemetry = gpmf.parse_raw(raw, gsensor=gsensor)
             key, points = telemetry.best()
             fmt = f"gopro-gpmf-raw-{key.lower()}" if key else None
             return Extraction(points, telemetry.gsensor, fmt, telemetry.warnings)
         if isobmff.looks_like_isobmff(head):
-            return _from_movie(source)
+            return _from_movie(source, gsensor)
         if b"$GP" in head or b"$GN" in head or b"$GL" in head:
             points, warnings = nmea.points(source.read(0, min(source.size, MAX_NMEA_BYTES)))
             return Extraction(
@@ -142,19 +153,22 @@ def _sidecar(path: Path) -> Path | None:
     return None
 
 
-def extract(path: Path | str) -> Extraction:
-    """The track of one recording; falls back to a `.nmea`/`.gps` file beside it."""
+def extract(path: Path | str, *, gsensor: bool = True) -> Extraction:
+    """The track of one recording; falls back to a `.nmea`/`.gps` file beside it.
+
+    `gsensor=False` leaves the accelerometer undecoded and `Extraction.gsensor` empty.
+    """
     path = Path(path)
     try:
         source = isobmff.Source(path)
     except OSError as exc:
         return Extraction(warnings=[f"cannot open {path.name}: {exc.strerror or exc}"])
     with source:
-        result = extract_source(source)
+        result = extract_source(source, gsensor=gsensor)
     if not result.points and path.suffix not in SIDECAR_SUFFIXES:
         sidecar = _sidecar(path)
         if sidecar is not None:
-            found = extract(sidecar)
+            found = extract(sidecar, gsensor=gsensor)
             if found.points:
                 found.source_format = f"sidecar-{found.source_format}"
                 found.warnings[:0] = result.warnings

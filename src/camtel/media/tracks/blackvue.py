@@ -42,9 +42,13 @@ def accelerometer(payload: bytes) -> list[GSensorSample]:
     return samples
 
 
-def parse(boxes: dict[str, bytes]) -> tuple[list[TrackPoint], list[GSensorSample], list[str]]:
+def parse(
+    boxes: dict[str, bytes], *, gsensor: bool = True
+) -> tuple[list[TrackPoint], list[GSensorSample], list[str]]:
+    """The track, the accelerometer (unless `gsensor=False`) and warnings."""
     start_ms = None
     if len(boxes.get("sttm", b"")) >= 8:
         (start_ms,) = struct.unpack_from(">Q", boxes["sttm"])
     points, warnings = nmea.points(boxes.get("gps ", b"").rstrip(b"\0"), start_ms)
-    return points, accelerometer(boxes.get("3gf ", b"")), warnings
+    samples = accelerometer(boxes.get("3gf ", b"")) if gsensor else []
+    return points, samples, warnings

@@ -37,7 +37,9 @@ _FORMATS = {
     "U": "16s",
 }
 _FIXED = {"q": 65536.0, "Q": 4294967296.0}
-WANTED = frozenset({"GPS5", "GPS9", "GPRI", "SYST", "ACCL"})
+GPS_KEYS = frozenset({"GPS5", "GPS9", "GPRI", "SYST"})  # what the GPS track is made of
+WANTED = GPS_KEYS | {"ACCL"}
+_RAW = {keys: frozenset(k.encode("latin-1") for k in keys) for keys in (GPS_KEYS, WANTED)}
 
 
 class GpmfError(ValueError):
@@ -53,8 +55,8 @@ class Entry:
     data: bytes
 
 
-def entries(data: bytes, depth: int = 0) -> Iterator[Entry]:
-    """The KLV entries of one level; raises GpmfError on a length past the end."""
+def _headers(data: bytes, depth: int) -> Iterator[tuple[bytes, bytes, int, int, int]]:
+    """(key, type, size, repeat, value offset) of each entry of one level, checked to fit."""
     if depth > MAX_NESTING:
         raise GpmfError("GPMF nested too deeply")
     offset = 0
@@ -66,14 +68,20 @@ def entries(data: bytes, depth: int = 0) -> Iterator[Entry]:
         start = offset + 8
         if start + length > len(data):
             raise GpmfError(f"GPMF entry {key_raw!r} at {offset} runs past its payload")
+        yield key_raw, type_raw, size, repeat, start
+        offset = start + ((length + 3) & ~3)
+
+
+def entries(data: bytes, depth: int = 0) -> Iterator[Entry]:
+    """The KLV entries of one level; raises GpmfError on a length past the end."""
+    for key_raw, type_raw, size, repeat, start in _headers(data, depth):
         yield Entry(
             key_raw.decode("latin-1"),
             type_raw.decode("latin-1"),
             size,
             repeat,
-            data[start : start + length],
+            data[start : start + size * repeat],
         )
-        offset = start + ((length + 3) & ~3)
 
 
 def values(entry: Entry, type_string: str | None = None) -> list[tuple]:
@@ -144,7 +152,9 @@ class Telemetry:
         return None, []
 
 
-def _stream(items: list[Entry], start: float, duration: float, out: Telemetry) -> None:
+def _stream(
+    items: list[Entry], start: float, duration: float, out: Telemetry, gsensor: bool
+) -> None:
     scale: list[float] = []
     type_string = None
     gpsu = None
@@ -231,7 +241,7 @@ def _stream(items: list[Entry], start: float, duration: float, out: Telemetry) -
             for r in _scaled(values(entry, type_string), scale):
                 if len(r) == 2:
                     out.system_clock.append((r[0], r[1]))
-        elif entry.key == "ACCL":
+        elif entry.key == "ACCL" and gsensor:
             rows = _scaled(values(entry), scale)
             step = duration / len(rows) if rows else 0.0
             for i, r in enumerate(rows):
@@ -240,14 +250,18 @@ def _stream(items: list[Entry], start: float, duration: float, out: Telemetry) -
                     out.gsensor.append(GSensorSample(start + i * step, g[0], g[1], g[2]))
 
 
-def _walk(data: bytes, start: float, duration: float, out: Telemetry, depth: int = 0) -> None:
+def _walk(
+    data: bytes, start: float, duration: float, out: Telemetry, gsensor: bool, depth: int = 0
+) -> None:
+    wanted = _RAW[WANTED if gsensor else GPS_KEYS]
     for entry in entries(data, depth):
         if entry.key == "DEVC" and entry.type == "\0":
-            _walk(entry.data, start, duration, out, depth + 1)
+            _walk(entry.data, start, duration, out, gsensor, depth + 1)
         elif entry.key == "STRM" and entry.type == "\0":
-            items = list(entries(entry.data, depth + 1))
-            if any(item.key in WANTED for item in items):
-                _stream(items, start, duration, out)
+            # Every stream is walked, wanted or not: a malformed one makes the sample bad.
+            keys = [key for key, *_ in _headers(entry.data, depth + 1)]
+            if not wanted.isdisjoint(keys):
+                _stream(list(entries(entry.data, depth + 1)), start, duration, out, gsensor)
 
 
 def _apply_system_clock(out: Telemetry) -> None:
@@ -293,13 +307,19 @@ def _with_time(point: TrackPoint, when: datetime) -> TrackPoint:
     )
 
 
-def parse_payloads(payloads: Iterable[tuple[bytes, float, float]]) -> Telemetry:
-    """Decode (payload, start seconds, duration seconds) samples; bad ones become warnings."""
+def parse_payloads(
+    payloads: Iterable[tuple[bytes, float, float]], *, gsensor: bool = True
+) -> Telemetry:
+    """Decode (payload, start seconds, duration seconds) samples; bad ones become warnings.
+
+    With `gsensor=False` the accelerometer is not decoded (`gsensor` stays empty): the GPS
+    streams and the warnings are the same, for a fraction of the work.
+    """
     out = Telemetry()
     bad = 0
     for data, start, duration in payloads:
         try:
-            _walk(data, start, duration, out)
+            _walk(data, start, duration, out, gsensor)
         except GpmfError:
             bad += 1
     if bad:
@@ -323,7 +343,7 @@ def _stmp(block: bytes) -> float | None:
     return None
 
 
-def parse_raw(data: bytes) -> Telemetry:
+def parse_raw(data: bytes, *, gsensor: bool = True) -> Telemetry:
     """A bare GPMF stream (as demuxed with ffmpeg): DEVC blocks, timed by their STMP."""
     blocks: list[bytes] = []
     try:
@@ -344,18 +364,23 @@ def parse_raw(data: bytes) -> Telemetry:
         (times[i + 1] - times[i]) if i + 1 < len(times) else (times[i] - times[i - 1] if i else 1.0)
         for i in range(len(times))
     ]
-    result = parse_payloads(zip(blocks, times, durations, strict=True))
+    result = parse_payloads(zip(blocks, times, durations, strict=True), gsensor=gsensor)
     if not blocks:
         result.warnings.append("no GPMF data found")
     return result
 
 
+def is_track(track: isobmff.Track) -> bool:
+    """Whether this is a GoPro metadata track: sample format 'gpmd'."""
+    return track.format == "gpmd"
+
+
 def find_track(movie: isobmff.Movie) -> isobmff.Track | None:
-    """The GoPro metadata track: sample format 'gpmd'."""
-    return next((t for t in movie.tracks if t.format == "gpmd"), None)
+    """The GoPro metadata track."""
+    return next((t for t in movie.tracks if is_track(t)), None)
 
 
-def parse_track(source: isobmff.Source, track: isobmff.Track) -> Telemetry:
+def parse_track(source: isobmff.Source, track: isobmff.Track, *, gsensor: bool = True) -> Telemetry:
     """Read each gpmd sample from the file and decode it."""
     payloads = ((source.read(s.offset, s.size), s.time_s, s.duration_s) for s in track.samples)
-    return parse_payloads(payloads)
+    return parse_payloads(payloads, gsensor=gsensor)
