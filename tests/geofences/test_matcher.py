@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -109,6 +110,17 @@ def test_signed_distances_in_metres():
     assert abs(index.signed_distances(13.005, 51.9999, 20)[1] + 11.13) < 0.1
 
 
+def test_a_batch_measures_each_fix_against_the_fences_near_it():
+    square = geometry.parse({"type": "Polygon", "coordinates": [[[13.0, 52.0], [13.01, 52.0],
+                             [13.01, 52.01], [13.0, 52.01], [13.0, 52.0]]]})
+    ring = geometry.parse({"type": "Point", "coordinates": [13.3, 52.3]}, radius_m=100.0)
+    index = FenceIndex([square, ring])
+    inside, outside, far, circle = (13.005, 52.005), (13.005, 51.9999), (14.0, 53.0), (13.3, 52.3)
+    got = index.signed_distances_many(*zip(inside, outside, far, circle, strict=True), 20)
+    assert got[0] == {0: pytest.approx(343.4, abs=1)} and got[2] == {}  # 0.005° of longitude
+    assert got[1] == {0: pytest.approx(-11.13, abs=0.1)} and got[3] == {1: pytest.approx(100)}
+
+
 def test_empty_index_and_empty_batch():
     assert FenceIndex([]).contains(np.array([1.0]), np.array([2.0]))[0].size == 0
     shape = geometry.parse({"type": "Point", "coordinates": [0, 0]}, radius_m=10)
@@ -169,3 +181,18 @@ def test_few_fences_checked_by_a_loop_answer_as_the_trees_do(data):  # type: ign
         assert few.signed_distances(float(x), float(y), reach) == trees.signed_distances(
             float(x), float(y), reach
         )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_batch_of_fixes_is_measured_as_each_fix_alone(data):  # type: ignore[no-untyped-def]
+    # The pipeline measures a batch's fixes against each fence in one call: the very same
+    # signed distances as one fix at a time, with the loop and with the trees.
+    shapes = data.draw(st.lists(st.one_of(circle(), polygon(), corridor()), min_size=1,
+                                max_size=40))
+    lon, lat = points_near(shapes, data.draw, 50)
+    reach = data.draw(st.floats(1.0, 500.0))
+    index = FenceIndex(shapes)
+    xs, ys = [float(x) for x in lon], [float(y) for y in lat]
+    alone = [index.signed_distances(x, y, reach) for x, y in zip(xs, ys, strict=True)]
+    assert index.signed_distances_many(xs, ys, reach) == alone

@@ -273,28 +273,25 @@ class FenceIndex:
     def signed_distances(self, lon: float, lat: float, reach_m: float) -> dict[int, float]:
         """Fences whose edge is within `reach_m` of one point, or that hold it: fence index
         -> metres from the edge, positive inside. Fences left out are farther outside."""
-        out: dict[int, float] = {}
+        return self.signed_distances_many([lon], [lat], reach_m)[0]
+
+    def signed_distances_many(
+        self, lons: Sequence[float], lats: Sequence[float], reach_m: float
+    ) -> list[dict[int, float]]:
+        """`signed_distances` of many points at once, with the same answers: a polygon near
+        several of them measures them all in one call into GEOS (a call per fix cost more
+        than the measuring, see docs/performance.md)."""
+        outs: list[dict[int, float]] = [{} for _ in lons]
         if self._polygon_tree is None and self._circle_tree is None:
-            return out
-        if self._few is not None:
-            polygons, circles = self._few_near(lon, lat, reach_m)
-        else:
-            probe = box_around(lon, lat, reach_m)
-            polygons = (
-                {int(self._polygon_ids[t]) for t in self._polygon_tree.query(probe)}
-                if self._polygon_tree is not None
-                else set()
-            )
-            circles = (
-                [int(self._box_owner[b]) for b in self._circle_tree.query(probe)]
-                if self._circle_tree is not None
-                else []
-            )
-        for i in polygons:
-            out[i] = self._polygon_distance(i, lon, lat)
-        if circles:
+            return outs
+        by_polygon: dict[int, list[int]] = {}
+        for n, (lon, lat) in enumerate(zip(lons, lats, strict=True)):
+            polygons, circles = self._near(lon, lat, reach_m)
+            for i in polygons:
+                by_polygon.setdefault(i, []).append(n)
+            out = outs[n]
             for i in circles:
-                if i in out:
+                if i in polygons or i in out:
                     continue
                 clon, clat, radius = self._circle_lon[i], self._circle_lat[i], self._radius[i]
                 distance = float(fast_distance_m(clon, clat, lon, lat))
@@ -303,7 +300,29 @@ class FenceIndex:
                 ):
                     distance = float(geodesic_distance_m(clon, clat, lon, lat))
                 out[i] = float(radius) - distance
-        return {i: d for i, d in out.items() if d >= -reach_m}
+        for i, points in by_polygon.items():
+            x = np.fromiter((lons[n] for n in points), float, len(points))
+            y = np.fromiter((lats[n] for n in points), float, len(points))
+            for n, distance in zip(points, self._polygon_distances(i, x, y), strict=True):
+                outs[n][i] = distance
+        return [{i: d for i, d in out.items() if d >= -reach_m} for out in outs]
+
+    def _near(self, lon: float, lat: float, reach_m: float) -> tuple[set[int], list[int]]:
+        """Polygons and circles whose boxes come within `reach_m` of a point."""
+        if self._few is not None:
+            return self._few_near(lon, lat, reach_m)
+        probe = box_around(lon, lat, reach_m)
+        polygons = (
+            {int(self._polygon_ids[t]) for t in self._polygon_tree.query(probe)}
+            if self._polygon_tree is not None
+            else set()
+        )
+        circles = (
+            [int(self._box_owner[b]) for b in self._circle_tree.query(probe)]
+            if self._circle_tree is not None
+            else []
+        )
+        return polygons, circles
 
     def _few_near(self, lon: float, lat: float, reach_m: float) -> tuple[set[int], list[int]]:
         """Fences (polygons, circles) whose boxes come within `reach_m` of the point: what
@@ -323,7 +342,9 @@ class FenceIndex:
                     circles.append(i)
         return polygons, circles
 
-    def _polygon_distance(self, i: int, lon: float, lat: float) -> float:
+    def _polygon_distances(self, i: int, x: np.ndarray, y: np.ndarray) -> list[float]:
+        """Metres from polygon `i`'s edge to each point (x = longitudes, y = latitudes),
+        positive inside."""
         # In a frame scaled to metres around the fence, degrees of longitude and latitude
         # weigh the same, so "how far from the edge" is a true local distance (to well under
         # a metre near the edge, which is where it decides anything).
@@ -337,10 +358,10 @@ class FenceIndex:
             shapely.prepare(edge)
             frame = self._scaled[i] = (edge, per_lon, per_lat)
         edge, per_lon, per_lat = frame  # type: ignore[misc]
-        here = shapely.points(np.array((lon * per_lon, lat * per_lat)))
-        distance = float(edge.distance(here))  # type: ignore[attr-defined]
-        inside = bool(shapely.intersects_xy(polygon, lon, lat))
-        return distance if inside else -distance
+        here = shapely.points(x * per_lon, y * per_lat)
+        distances = shapely.distance(edge, here)
+        inside = shapely.intersects_xy(polygon, x, y)
+        return [float(d) if h else -float(d) for d, h in zip(distances, inside, strict=True)]
 
 
 def brute_force(shapes: Sequence[Shape], lon: np.ndarray, lat: np.ndarray) -> Pairs:

@@ -30,7 +30,7 @@ from camtel.geofences.schedule import is_active
 from camtel.messages import DeviceEvent, Position
 
 if TYPE_CHECKING:
-    from camtel.geofences.book import FenceBook
+    from camtel.geofences.book import FenceBook, OrgFences
     from camtel.pipeline.stages import DeviceState
 
 Stage = Callable[[Envelope, "DeviceState", datetime], str | None]
@@ -68,9 +68,39 @@ def _fresh(state: EventState, position: Position) -> bool:
 
 
 def _geofence_stage(book: FenceBook | None, rules: EventRules) -> Stage:
+    margin = rules.hysteresis.margin_m
+    #: Distances measured ahead for the envelopes of the batch being processed, by id().
+    measured: dict[int, dict[int, float]] = {}
+
+    def prime(batch: list[Envelope]) -> None:
+        """Measure a batch's fixes against their organisations' fences in one go per fence
+        (called right before the batch's envelopes go through the stages, with no await in
+        between: the measures cannot outlive their envelopes)."""
+        measured.clear()
+        if book is None:
+            return
+        by_org: dict[int, tuple[OrgFences, list[Envelope]]] = {}
+        for envelope in batch:
+            position = envelope.position
+            if position is None or not position.valid:
+                continue
+            view = book.view(envelope.device_id)
+            if view is not None:
+                by_org.setdefault(id(view[1]), (view[1], []))[1].append(envelope)
+        for org, envelopes in by_org.values():
+            if len(envelopes) < 2:
+                continue  # one fix: measured on its own when its turn comes
+            lons = [e.position.longitude for e in envelopes]  # type: ignore[union-attr]
+            lats = [e.position.latitude for e in envelopes]  # type: ignore[union-attr]
+            for envelope, near in zip(
+                envelopes, org.index.signed_distances_many(lons, lats, margin), strict=True
+            ):
+                measured[id(envelope)] = near
+
     def geofence_stage(envelope: Envelope, state: DeviceState, now: datetime) -> str | None:
         position, ev = envelope.position, state.events
         assert position is not None
+        near = measured.pop(id(envelope), None)
         if book is None or not position.valid or not _fresh(ev, position):
             return None
         view = book.view(envelope.device_id)
@@ -80,9 +110,8 @@ def _geofence_stage(book: FenceBook | None, rules: EventRules) -> Stage:
         if ev.fences_seen is not org:  # fences were reloaded: drop tracks of deleted ones
             fences.forget(ev.geofence, org.by_id)
             ev.fences_seen = org
-        near = org.index.signed_distances(
-            position.longitude, position.latitude, rules.hysteresis.margin_m
-        )
+        if near is None:
+            near = org.index.signed_distances(position.longitude, position.latitude, margin)
         distances = {org.rules[i].id: d for i, d in near.items()}
         candidates = set(distances) | set(info.inside)
         candidates |= {f for f, t in ev.geofence.tracks.items() if t.inside or t.streak}
@@ -127,6 +156,7 @@ def _geofence_stage(book: FenceBook | None, rules: EventRules) -> Stage:
             )
         return None
 
+    geofence_stage.prime = prime  # type: ignore[attr-defined]
     return geofence_stage
 
 

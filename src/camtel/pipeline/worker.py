@@ -37,6 +37,9 @@ class Worker:
         self.bus = bus
         self.store = store
         self.stages = stages
+        #: Stages that can prepare a whole batch before its envelopes go through one by one
+        #: (the geofence stage measures the batch's fixes against each fence at once).
+        self._primers = [stage.prime for _, stage in stages if hasattr(stage, "prime")]
         self.clock = clock
         self.counters: Counter[str] = Counter()
         self.states: dict[uuid.UUID, DeviceState] = {}
@@ -67,6 +70,12 @@ class Worker:
     async def _run(self, partition: int) -> None:
         while True:
             batch = await self.bus.receive_batch(partition, self.store.batch_size)
+            for prime in self._primers:
+                try:
+                    prime(batch)
+                except Exception:  # then each stage measures its envelopes on its own
+                    self.counters["prime_failed"] += 1
+                    log.exception("pipeline stage could not prepare a batch")
             kept = []
             for envelope in batch:
                 try:
