@@ -67,7 +67,8 @@ async def test_settle_resolves_once():
     assert envelope.done is not None and envelope.done.result() is None
 
 
-def test_unknown_bus_is_refused():
-    with pytest.raises(ValueError):
-        from_url("nats://127.0.0.1:4222")
+def test_memory_is_the_default_and_unknown_buses_are_refused():
     assert isinstance(from_url("memory://"), MemoryBus)
+    assert not MemoryBus().durable_publish, "settled by the store, not on publish"
+    with pytest.raises(ValueError):
+        from_url("redis://127.0.0.1:6379")

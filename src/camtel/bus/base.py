@@ -49,6 +49,9 @@ class Bus(ABC):
     """Envelopes of one device arrive in a single partition, in the order they were published."""
 
     partitions: int
+    #: True when `publish` returns only once the envelope is durable (stored by the bus
+    #: itself): the gateway may then acknowledge the device without waiting for a worker.
+    durable_publish: bool = False
 
     @abstractmethod
     async def publish(self, envelope: Envelope) -> None:

@@ -125,13 +125,36 @@ class Sink:
         ]
         if not envelopes:
             envelopes = [Envelope(device.id, None, now)]
-        for envelope in envelopes:
-            await self.bus.publish(envelope)
+        if self.bus.durable_publish:
+            await self._publish_durably(device, envelopes)
+        else:
+            for envelope in envelopes:
+                await self.bus.publish(envelope)
         self.counters["positions_published"] += sum(e.position is not None for e in envelopes)
         for message in messages:
             if isinstance(message, MediaChunk):
                 envelopes.append(await self._media(device, message, now))
         return envelopes
+
+    async def _publish_durably(self, device: DeviceRef, envelopes: list[Envelope]) -> None:
+        """On a bus that stores what it accepts (NATS JetStream), an envelope is durable once
+        `publish` returns, before any worker has seen it: settle it then. After a failure the
+        rest are not sent (a later fix must not overtake one the device will send again) and
+        fail too, so the device is not acknowledged."""
+        for n, envelope in enumerate(envelopes):
+            try:
+                await self.bus.publish(envelope)
+            except Exception as exc:  # the bus is away: the device resends later
+                self.counters["not_published"] += len(envelopes) - n
+                log.warning(
+                    "bus did not store a message of %s (%s); not acknowledged",
+                    label(device.unique_id),
+                    type(exc).__name__,
+                )
+                for unsent in envelopes[n:]:
+                    unsent.settle(exc)
+                return
+            envelope.settle()
 
     async def _media(self, device: DeviceRef, chunk: MediaChunk, now: datetime) -> Envelope:
         envelope = Envelope(device.id, None, now, done=asyncio.get_running_loop().create_future())
