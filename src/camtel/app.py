@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,7 +39,7 @@ from camtel.bus.live import LiveHub, LiveUpdate
 from camtel.config import Settings
 from camtel.db import migrate
 from camtel.events.online import watch_offline
-from camtel.ingest import Ingest
+from camtel.ingest import ROLES, Ingest, parts_of
 from camtel.media import cleanup as media_cleanup
 from camtel.media import device_media
 from camtel.media import service as media_service
@@ -58,9 +58,8 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 
 
-def build_api(services: Services) -> FastAPI:
-    """The FastAPI application around a set of services (no I/O happens here)."""
-
+def install_hooks(services: Services) -> None:
+    """What erasure and export do beyond rows: recordings' objects and keys, export files."""
     lib = media_service.library(services)
     services.erasure_hooks[:] = [
         media_cleanup.erasure_hook(lib),
@@ -68,28 +67,47 @@ def build_api(services: Services) -> FastAPI:
     ]
     services.export_hooks[:] = [media_cleanup.export_hook(lib)]
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await erasure.resume(services.database, now=services.clock(), hooks=services.erasure_hooks)
-        analyzer = Analyzer(services, workers=services.settings.media_analysis_workers)
-        redactor = Redactor(services)
-        transcoder = Transcoder(services)
-        chores = [
-            asyncio.create_task(services.dispatcher.run()),
-            asyncio.create_task(_deliver_mail(services)),
-            asyncio.create_task(_sweep(services)),
-            asyncio.create_task(_digests(services)),
-            asyncio.create_task(analyzer.run()),
-            asyncio.create_task(redactor.run()),
-            asyncio.create_task(transcoder.run()),
-        ]
-        yield
+
+async def start_chores(services: Services) -> Callable[[], Awaitable[None]]:
+    """Start the background jobs (an erasure left unfinished, notifications, mail, retention,
+    digests, analysis, redaction, transcoding); returns what stops them. They run in the
+    `all` and `worker` roles."""
+    await erasure.resume(services.database, now=services.clock(), hooks=services.erasure_hooks)
+    analyzer = Analyzer(services, workers=services.settings.media_analysis_workers)
+    redactor = Redactor(services)
+    transcoder = Transcoder(services)
+    chores = [
+        asyncio.create_task(services.dispatcher.run()),
+        asyncio.create_task(_deliver_mail(services)),
+        asyncio.create_task(_sweep(services)),
+        asyncio.create_task(_digests(services)),
+        asyncio.create_task(analyzer.run()),
+        asyncio.create_task(redactor.run()),
+        asyncio.create_task(transcoder.run()),
+    ]
+
+    async def stop() -> None:
         await services.dispatcher.stop()
         analyzer.stop()
         redactor.stop()
         transcoder.stop()
         for chore in chores:
             chore.cancel()
+
+    return stop
+
+
+def build_api(services: Services, *, chores: bool = True) -> FastAPI:
+    """The FastAPI application around a set of services (no I/O happens here); `chores`
+    runs the background jobs in its lifespan (off on an API node of a split deployment)."""
+    install_hooks(services)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop_chores = await start_chores(services) if chores else None
+        yield
+        if stop_chores is not None:
+            await stop_chores()
         await access_log.settle()  # failed sign-ins still being written
         await services.database.dispose()
 
@@ -243,24 +261,56 @@ def prepare(settings: Settings) -> None:
 
 
 async def serve(
-    settings: Settings, *, on_ready: Callable[[Services, Ingest], object] | None = None
+    settings: Settings,
+    *,
+    role: str = "all",
+    on_ready: Callable[[Services, Ingest], object] | None = None,
 ) -> None:
-    """Run the whole system in this process until cancelled."""
-    import uvicorn
-
-    from camtel.runtime import settle_heap
-
+    """Run camtel in this process until cancelled: everything (`all`), or one role of a
+    split deployment over a shared database and bus (`gateway`, `worker`, `api`)."""
+    parts = parts_of(role, settings.bus_url)  # refuses a split role on the in-memory bus
     prepare(settings)
     services = Services.build(settings)
-    ingest = Ingest.build(services)
+    if "api" not in parts:
+        await _serve_ingest(services, parts)
+        return
+    await _serve_api(services, parts, on_ready)
+
+
+async def _serve_ingest(services: Services, parts: frozenset[str]) -> None:
+    """A gateway or a worker process: no HTTP; a worker runs the background jobs too."""
+    from camtel.runtime import settle_heap
+
+    ingest = _ingest(services, parts)
+    install_hooks(services)
+    await ingest.start()
+    stop_chores = await start_chores(services) if "worker" in parts else None
+    offline = _watch_offline(services) if "worker" in parts else None
+    log.info("camtel %s running", "+".join(sorted(parts)))
+    settle_heap()
+    try:
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        if offline is not None:
+            offline.cancel()
+        if stop_chores is not None:
+            await stop_chores()
+        await ingest.stop()
+        await services.database.dispose()
+
+
+def _ingest(services: Services, parts: frozenset[str]) -> Ingest:
+    ingest = Ingest.build(services, parts=parts)
     ingest.on_stored(lambda batch: publish_positions(services.live, batch))
     services.device_listeners.append(ingest.registry.forget)
     ingest.sink.media_handler = device_media.handler(services)
     ingest.worker.store.event_listeners.append(lambda rows: publish_events(services, rows))
-    app = build_api(services)
-    app.state.readiness = ingest.readiness()
-    await ingest.start()
-    offline = asyncio.create_task(
+    return ingest
+
+
+def _watch_offline(services: Services) -> asyncio.Task[None]:
+    settings = services.settings
+    return asyncio.create_task(
         watch_offline(
             services,
             silence_s=settings.offline_after_s,
@@ -268,6 +318,25 @@ async def serve(
             notify=lambda rows: publish_events(services, rows),
         )
     )
+
+
+async def _serve_api(
+    services: Services,
+    parts: frozenset[str],
+    on_ready: Callable[[Services, Ingest], object] | None,
+) -> None:
+    """HTTP, with the gateways and the worker in the same process for the `all` role."""
+    import uvicorn
+
+    from camtel.runtime import settle_heap
+
+    settings = services.settings
+    whole = parts == ROLES["all"]
+    ingest = _ingest(services, parts)
+    app = build_api(services, chores=whole)
+    app.state.readiness = ingest.readiness()
+    await ingest.start()
+    offline = _watch_offline(services) if whole else None
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -291,7 +360,8 @@ async def serve(
                 await result
         await task
     finally:
-        offline.cancel()
+        if offline is not None:
+            offline.cancel()
         await ingest.stop()
 
 

@@ -77,16 +77,35 @@ def _settings() -> Settings:
 
 
 @app.command()
-def serve() -> None:
-    """Start the whole system in one process."""
+def serve(
+    role: Annotated[
+        str,
+        typer.Option(
+            envvar="CAMTEL_ROLE",
+            help="all (one process, the default), or one role of a deployment over a shared "
+            "database and bus (CAMTEL_BUS_URL=nats://...): gateway (devices in), worker "
+            "(pipeline and background jobs) or api (HTTP).",
+        ),
+    ] = "all",
+) -> None:
+    """Start the whole system in one process, or one role of it."""
     from camtel import app as composition
+    from camtel.ingest import parts_of
     from camtel.logs import configure
 
     settings = _settings()
+    try:
+        parts = parts_of(role, settings.bus_url)
+    except ValueError as exc:
+        err.print(f"[red]camtel serve:[/red] {exc}")
+        raise typer.Exit(2) from None
     configure(settings.log_level)
-    console.print(f"camtel serving on [bold]{settings.base_url}[/bold]")
+    if "api" in parts:
+        console.print(f"camtel serving on [bold]{settings.base_url}[/bold]")
+    else:
+        console.print(f"camtel {role} running")
     with contextlib.suppress(KeyboardInterrupt):
-        _run(composition.serve(settings))
+        _run(composition.serve(settings, role=role))
 
 
 @app.command()

@@ -51,6 +51,29 @@ class NotConnected(LookupError):
     """The device has no live connection to send a command on."""
 
 
+#: What a `camtel serve --role` process runs: gateways take devices in, workers run the
+#: pipeline (and, in `app.serve`, the background jobs), API nodes serve HTTP.
+ROLES = {
+    "all": frozenset({"gateway", "worker", "api"}),
+    "gateway": frozenset({"gateway"}),
+    "worker": frozenset({"worker"}),
+    "api": frozenset({"api"}),
+}
+
+
+def parts_of(role: str, bus_url: str) -> frozenset[str]:
+    """The parts a role runs; ValueError for an unknown role, or for a process that runs
+    only some of gateway and worker on the in-memory bus (nothing would reach the other)."""
+    parts = ROLES.get(role)
+    if parts is None:
+        raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if role != "all" and parts & {"gateway", "worker"} and bus_url.startswith("memory://"):
+        raise ValueError(
+            f"the {role} role needs a bus other processes share (CAMTEL_BUS_URL=nats://...)"
+        )
+    return parts
+
+
 class Ingest:
     """Every way positions come in, and the worker that stores them."""
 
@@ -64,8 +87,11 @@ class Ingest:
         worker: Worker,
         gateways: dict[str, Gateway],
         mqtt: MqttGateway | None,
+        parts: frozenset[str] = ROLES["all"],
     ) -> None:
         self.services = services
+        #: What this process runs of ingest: "gateway" (devices in), "worker" (the pipeline).
+        self.parts = parts
         self.bus = bus
         self.registry = registry
         self.sink = sink
@@ -78,8 +104,9 @@ class Ingest:
         self._started: list[Gateway] = []
 
     @classmethod
-    def build(cls, services: Services) -> Ingest:
-        """Everything from settings; no I/O until `start`. A port of 0 leaves a gateway off."""
+    def build(cls, services: Services, *, parts: frozenset[str] = ROLES["all"]) -> Ingest:
+        """Everything from settings; no I/O until `start`. A port of 0 leaves a gateway off;
+        `parts` (see `ROLES`) says whether the gateways, the worker or both run here."""
         settings, clock = services.settings, services.clock
         bus = buses.from_url(settings.bus_url)
         registry = Registry(services.database, clock=clock)
@@ -127,21 +154,26 @@ class Ingest:
             worker=worker,
             gateways=gateways,
             mqtt=mqtt,
+            parts=parts,
         )
         made.book = book
         return made
 
     async def start(self) -> None:
-        """Start the worker first (gateways wait on it), then every enabled gateway."""
+        """Start the worker first (gateways wait on it), then every enabled gateway (each
+        only when this process runs that part)."""
+        if "worker" in self.parts:
+            if self.book is not None:
+                await self.book.warm()
+            self.worker.start()
+        if "gateway" not in self.parts:
+            return
         if self.sink.access_log is None:  # P24: which device connected, when, from where
             self.sink.access_log = DeviceAccessLog.for_services(self.services)
-        if self.book is not None:
-            await self.book.warm()
         try:  # so that a fleet reconnecting after a restart is answered from the cache
             await self.registry.warm()
         except Exception:
             log.exception("device registry not warmed; devices are resolved as they connect")
-        self.worker.start()
         try:
             for name, gateway in self.gateways.items():
                 await gateway.start()
@@ -165,7 +197,8 @@ class Ingest:
         self._started.clear()
         if self.sink.access_log is not None:
             await self.sink.access_log.stop()
-        await self.worker.stop()
+        if "worker" in self.parts:
+            await self.worker.stop()
         await self.bus.close()
 
     def on_stored(self, listener: Callable[[list[Envelope]], None]) -> None:
@@ -175,8 +208,10 @@ class Ingest:
 
     def readiness(self) -> dict[str, Callable[[], bool]]:
         """Name -> "is it ready?" for /healthz: the pipeline and every enabled gateway."""
-        checks: dict[str, Callable[[], bool]] = {"pipeline": lambda: self.worker.running}
-        for name, gateway in self.gateways.items():
+        checks: dict[str, Callable[[], bool]] = {}
+        if "worker" in self.parts:
+            checks["pipeline"] = lambda: self.worker.running
+        for name, gateway in self.gateways.items() if "gateway" in self.parts else ():
             checks[name] = lambda g=gateway: g.serving
         if self.mqtt is not None:
             checks["mqtt"] = lambda m=self.mqtt: m.connected

@@ -1,0 +1,189 @@
+"""camtel as separate processes over PostgreSQL and NATS JetStream: a gateway and two workers
+(`camtel serve --role ...`); JT/T 808 terminals report back to back, one worker is killed with
+SIGKILL mid-run, and every acknowledged report reaches PostgreSQL exactly once. An API node
+answers beside them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import struct
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from camtel.accounts.models import Organization
+from camtel.config import Settings
+from camtel.db import migrate
+from camtel.db.engine import Database
+from camtel.devices.models import Device, Position
+from ingest_helpers import Terminal, free_port, jt808_frame, location_body
+from support import missing
+
+NATS = os.environ.get("CAMTEL_TEST_NATS", "nats://127.0.0.1:4222")
+START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+TERMINALS = 12
+REPORTS = 150  # each
+WINDOW = 16
+
+
+def _phone(n: int) -> str:
+    return f"0139{n:08d}"
+
+
+def _bcd(when: datetime) -> str:
+    return when.strftime("%y%m%d%H%M%S")
+
+
+async def _reachable(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, "the process ended before listening"
+        assert time.monotonic() < deadline, "the process did not start"
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        await asyncio.sleep(0.2)
+
+
+async def _report(port: int, phone: str, acked: set[datetime]) -> None:
+    """Send REPORTS fixes back to back (WINDOW unacknowledged at most), resending what is
+    not acknowledged, until every one is."""
+    terminal = await Terminal(phone).connect(port)
+    await terminal.login()
+    assert terminal.writer is not None
+    room = asyncio.Semaphore(WINDOW)
+    when: dict[int, datetime] = {}
+
+    async def send() -> None:
+        for n in range(REPORTS):
+            await room.acquire()
+            terminal.serial += 1
+            at = START + timedelta(seconds=n)
+            when[terminal.serial] = at
+            terminal.writer.write(jt808_frame(0x0200, location_body(52.5, 13.4, _bcd(at)),
+                                              phone, terminal.serial))
+            await terminal.writer.drain()
+
+    sender = asyncio.create_task(send())
+    while len(acked & set(when.values())) < REPORTS or not sender.done():
+        message_id, body = await terminal.reply(timeout=30)
+        if message_id == 0x8001 and body[2:4] == b"\x02\x00":
+            assert body[4] == 0, "the gateway refused a report"
+            acked.add(when[struct.unpack_from(">H", body)[0]])
+            room.release()
+    await sender
+    terminal.close()
+
+
+async def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
+    tmp_path: Path, empty_postgres_url: str
+) -> None:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", 4222)
+        writer.close()
+    except OSError:
+        missing(f"NATS not reachable at {NATS}")
+    database_url = Settings(database_url=empty_postgres_url).sqlalchemy_url
+    migrate.upgrade(database_url)
+    database = Database(database_url)
+    async with database.session() as db:
+        org = Organization(name="Fleet")
+        db.add(org)
+        await db.flush()
+        db.add_all(Device(organization_id=org.id, name=f"van {n}", unique_id=_phone(n),
+                          protocol="jt808") for n in range(TERMINALS))
+    suffix = secrets.token_hex(4)
+    gateway_port, http_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "CAMTEL_DATABASE_URL": empty_postgres_url,
+        "CAMTEL_BUS_URL": f"{NATS}/CAMTEL_ROLES_{suffix}?subject=camtel.roles{suffix}"
+                          "&ack_wait=1&fetch_wait=0.25",
+        "CAMTEL_JT808_PORT": str(gateway_port),
+        "CAMTEL_TELTONIKA_PORT": "0",
+        "CAMTEL_OSMAND_PORT": "0",
+        "CAMTEL_HTTP_PORT": str(http_port),
+        "CAMTEL_JT808_TZ_OFFSET_HOURS": "0",
+        "CAMTEL_LOG_LEVEL": "WARNING",
+    }
+
+    def start(role: str, name: str) -> subprocess.Popen[bytes]:
+        data = tmp_path / name
+        data.mkdir()
+        return subprocess.Popen([sys.executable, "-m", "camtel", "serve", "--role", role],
+                                env={**env, "CAMTEL_DATA_DIR": str(data)})
+
+    processes = {name: start(role, name) for name, role in (
+        ("worker-a", "worker"), ("worker-b", "worker"), ("gateway", "gateway"),
+        ("api", "api"))}
+    try:
+        await _reachable(gateway_port, processes["gateway"])
+        await _reachable(http_port, processes["api"])
+        async with httpx.AsyncClient() as client:
+            health = await client.get(f"http://127.0.0.1:{http_port}/healthz")
+        assert health.status_code == 200, health.text
+
+        async def stored() -> int:
+            async with database.session() as db:
+                return await db.scalar(select(func.count()).select_from(Position)) or 0
+
+        reporting = [asyncio.create_task(_report(gateway_port, _phone(n), set()))
+                     for n in range(TERMINALS)]
+        deadline = time.monotonic() + 60
+        while await stored() < TERMINALS * REPORTS // 4:  # mid-run
+            assert time.monotonic() < deadline, "the workers store nothing"
+            await asyncio.sleep(0.05)
+        processes["worker-a"].send_signal(signal.SIGKILL)
+        await asyncio.wait_for(asyncio.gather(*reporting), 120)
+        deadline = time.monotonic() + 90
+        while await stored() < TERMINALS * REPORTS:
+            assert time.monotonic() < deadline, "acknowledged reports did not all arrive"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2)  # anything still redelivered would show as a double now
+        async with database.session() as db:
+            rows = (await db.execute(
+                select(Device.unique_id, func.count(), func.count(func.distinct(Position.time)))
+                .join(Position, Position.device_id == Device.id).group_by(Device.unique_id)
+            )).all()
+        assert processes["worker-a"].wait(10) == -signal.SIGKILL
+        assert {phone: (count, distinct) for phone, count, distinct in rows} == {
+            _phone(n): (REPORTS, REPORTS) for n in range(TERMINALS)
+        }, "every report of every terminal once"
+        assert processes["worker-b"].poll() is None and processes["gateway"].poll() is None
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes.values():
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        await database.dispose()
+        await _delete_stream(f"CAMTEL_ROLES_{suffix}")
+
+
+async def _delete_stream(name: str) -> None:
+    import nats
+
+    nc = await nats.connect(NATS)
+    try:
+        js = nc.jetstream()
+        with contextlib.suppress(Exception):
+            await js.delete_stream(name)
+        with contextlib.suppress(Exception):
+            await js.delete_key_value(f"{name}_leases")
+    finally:
+        await nc.close()
