@@ -1,7 +1,8 @@
 """camtel as separate processes over PostgreSQL and NATS JetStream: a gateway and two workers
 (`camtel serve --role ...`); JT/T 808 terminals report back to back, one worker is killed with
 SIGKILL mid-run, and every acknowledged report reaches PostgreSQL exactly once. An API node
-answers beside them."""
+answers beside them. A device registered or deleted through the API node is known to the
+gateway at once (the fan-out over core NATS), not after its cache's TTL."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 from sqlalchemy import func, select
@@ -25,8 +27,8 @@ from camtel.config import Settings
 from camtel.db import migrate
 from camtel.db.engine import Database
 from camtel.devices.models import Device, Position
-from ingest_helpers import Terminal, free_port, jt808_frame, location_body
-from support import missing
+from ingest_helpers import Terminal, free_port, jt808_frame, location_body, register_body
+from support import missing, sign_up
 
 NATS = os.environ.get("CAMTEL_TEST_NATS", "nats://127.0.0.1:4222")
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -53,6 +55,45 @@ async def _reachable(port: int, process: subprocess.Popen[bytes]) -> None:
             writer.close()
             return
         await asyncio.sleep(0.2)
+
+
+def _environment(database_url: str, suffix: str, gateway_port: int, http_port: int
+                 ) -> dict[str, str]:
+    """What every process of one test's deployment shares: database, bus (a stream and
+    subjects of its own), ports."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "CAMTEL_DATABASE_URL": database_url,
+        "CAMTEL_BUS_URL": f"{NATS}/CAMTEL_ROLES_{suffix}?subject=camtel.roles{suffix}"
+                          "&ack_wait=1&fetch_wait=0.25",
+        "CAMTEL_JT808_PORT": str(gateway_port),
+        "CAMTEL_TELTONIKA_PORT": "0",
+        "CAMTEL_OSMAND_PORT": "0",
+        "CAMTEL_HTTP_PORT": str(http_port),
+        "CAMTEL_JT808_TZ_OFFSET_HOURS": "0",
+        "CAMTEL_LOG_LEVEL": "WARNING",
+    }
+
+
+def _start(env: dict[str, str], tmp_path: Path, role: str, name: str
+           ) -> subprocess.Popen[bytes]:
+    data = tmp_path / name
+    data.mkdir()
+    return subprocess.Popen([sys.executable, "-m", "camtel", "serve", "--role", role],
+                            env={**env, "CAMTEL_DATA_DIR": str(data)})
+
+
+async def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes.values():
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 async def _report(port: int, phone: str, acked: set[datetime]) -> None:
@@ -104,25 +145,10 @@ async def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
                           protocol="jt808") for n in range(TERMINALS))
     suffix = secrets.token_hex(4)
     gateway_port, http_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(sys.path),
-        "CAMTEL_DATABASE_URL": empty_postgres_url,
-        "CAMTEL_BUS_URL": f"{NATS}/CAMTEL_ROLES_{suffix}?subject=camtel.roles{suffix}"
-                          "&ack_wait=1&fetch_wait=0.25",
-        "CAMTEL_JT808_PORT": str(gateway_port),
-        "CAMTEL_TELTONIKA_PORT": "0",
-        "CAMTEL_OSMAND_PORT": "0",
-        "CAMTEL_HTTP_PORT": str(http_port),
-        "CAMTEL_JT808_TZ_OFFSET_HOURS": "0",
-        "CAMTEL_LOG_LEVEL": "WARNING",
-    }
+    env = _environment(empty_postgres_url, suffix, gateway_port, http_port)
 
     def start(role: str, name: str) -> subprocess.Popen[bytes]:
-        data = tmp_path / name
-        data.mkdir()
-        return subprocess.Popen([sys.executable, "-m", "camtel", "serve", "--role", role],
-                                env={**env, "CAMTEL_DATA_DIR": str(data)})
+        return _start(env, tmp_path, role, name)
 
     processes = {name: start(role, name) for name, role in (
         ("worker-a", "worker"), ("worker-b", "worker"), ("gateway", "gateway"),
@@ -162,15 +188,67 @@ async def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
         }, "every report of every terminal once"
         assert processes["worker-b"].poll() is None and processes["gateway"].poll() is None
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in processes.values():
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        await _stop(processes)
+        await database.dispose()
+        await _delete_stream(f"CAMTEL_ROLES_{suffix}")
+
+
+async def test_a_device_registered_or_deleted_on_the_api_node_is_known_to_the_gateway_at_once(
+    tmp_path: Path, empty_postgres_url: str
+) -> None:
+    """The gateway caches "which device is this" for a minute (an unknown one for ten
+    seconds); the API node's change reaches it over the fan-out within a second or two."""
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", 4222)
+        writer.close()
+    except OSError:
+        missing(f"NATS not reachable at {NATS}")
+    database_url = Settings(database_url=empty_postgres_url).sqlalchemy_url
+    migrate.upgrade(database_url)
+    database = Database(database_url)
+    suffix = secrets.token_hex(4)
+    gateway_port, http_port = free_port(), free_port()
+    env = _environment(empty_postgres_url, suffix, gateway_port, http_port)
+    processes = {name: _start(env, tmp_path, name, name) for name in ("gateway", "api")}
+    phone = _phone(7)
+
+    async def registered() -> bool:
+        """Whether the gateway accepts the terminal's registration on a new connection."""
+        terminal = await Terminal(phone).connect(gateway_port)
+        try:
+            await terminal.send(0x0100, register_body())
+            message_id, body = await terminal.reply()
+            assert message_id == 0x8100, hex(message_id)
+            return body[2] == 0
+        finally:
+            terminal.close()
+
+    async def within(seconds: float, accepted: bool) -> None:
+        deadline = time.monotonic() + seconds
+        while await registered() != accepted:
+            assert time.monotonic() < deadline, f"still {'refused' if accepted else 'accepted'}"
+            await asyncio.sleep(0.1)
+
+    try:
+        await _reachable(gateway_port, processes["gateway"])
+        await _reachable(http_port, processes["api"])
+        assert not await registered(), "unknown, and now cached as unknown"
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}") as client:
+            owner, _ = await sign_up(client, SimpleNamespace(database=database),
+                                     "owner@fleet.example")
+            org = (await client.get("/api/v1/organizations", headers=owner)).json()[0]["id"]
+            created = await client.post("/api/v1/devices", headers=owner, json={
+                "name": "van", "unique_id": phone, "protocol": "jt808", "organization_id": org})
+            assert created.status_code == 201, created.text
+            await within(3, accepted=True)  # not after the 10 s an unknown device is cached
+            assert await registered(), "now cached as registered"
+            deleted = await client.delete(f"/api/v1/devices/{created.json()['id']}",
+                                          headers=owner)
+            assert deleted.status_code == 204, deleted.text
+            await within(3, accepted=False)  # not after the minute a device is cached
+        assert processes["gateway"].poll() is None and processes["api"].poll() is None
+    finally:
+        await _stop(processes)
         await database.dispose()
         await _delete_stream(f"CAMTEL_ROLES_{suffix}")
 

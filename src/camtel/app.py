@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -52,6 +52,9 @@ from camtel.privacy.residency import residency_problem
 from camtel.sales import catalogue
 from camtel.services import Services
 from camtel.trips.digest import send_digests
+
+if TYPE_CHECKING:
+    from camtel.bus.fanout import Fanout
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +286,7 @@ async def _serve_ingest(services: Services, parts: frozenset[str]) -> None:
 
     ingest = _ingest(services, parts)
     install_hooks(services)
+    fanout = await _start_fanout(services, parts)
     await ingest.start()
     stop_chores = await start_chores(services) if "worker" in parts else None
     offline = _watch_offline(services) if "worker" in parts else None
@@ -296,6 +300,8 @@ async def _serve_ingest(services: Services, parts: frozenset[str]) -> None:
         if stop_chores is not None:
             await stop_chores()
         await ingest.stop()
+        if fanout is not None:
+            await fanout.stop()
         await services.database.dispose()
 
 
@@ -306,6 +312,26 @@ def _ingest(services: Services, parts: frozenset[str]) -> Ingest:
     ingest.sink.media_handler = device_media.handler(services)
     ingest.worker.store.event_listeners.append(lambda rows: publish_events(services, rows))
     return ingest
+
+
+async def _start_fanout(services: Services, parts: frozenset[str]) -> Fanout | None:
+    """Between the processes of a split deployment: device and fence changes (their caches),
+    and live updates from workers to the API nodes' live sockets. None in one process, whose
+    listeners and live hub are called directly."""
+    url = services.settings.bus_url
+    if parts == ROLES["all"] or not url.startswith(("nats://", "tls://")):
+        return None
+    from camtel.bus.fanout import Fanout  # the NATS client loads only when used
+
+    fanout = Fanout.from_url(
+        url,
+        device_listeners=services.device_listeners,
+        fence_listeners=services.fence_listeners,
+        live=services.live,
+        live_viewers="api" in parts,
+    )
+    await fanout.start()  # before ingest starts: changes made while it warms reach it
+    return fanout
 
 
 def _watch_offline(services: Services) -> asyncio.Task[None]:
@@ -335,6 +361,7 @@ async def _serve_api(
     ingest = _ingest(services, parts)
     app = build_api(services, chores=whole)
     app.state.readiness = ingest.readiness()
+    fanout = await _start_fanout(services, parts)
     await ingest.start()
     offline = _watch_offline(services) if whole else None
     config = uvicorn.Config(
@@ -363,6 +390,8 @@ async def _serve_api(
         if offline is not None:
             offline.cancel()
         await ingest.stop()
+        if fanout is not None:
+            await fanout.stop()
 
 
 def publish_events(services: Services, rows: list[dict[str, Any]]) -> None:

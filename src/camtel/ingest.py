@@ -123,8 +123,9 @@ class Ingest:
             overspeed_tolerance_kmh=settings.overspeed_tolerance_kmh,
         )
         worker = Worker(bus, store, stages=build_stages(book, rules), clock=clock)
-        services.fence_listeners.append(book.fences_changed)
-        services.device_listeners.append(book.device_changed)
+        if "worker" in parts:  # elsewhere nothing reads the book: a change would load it idly
+            services.fence_listeners.append(book.fences_changed)
+            services.device_listeners.append(book.device_changed)
         host = settings.gateway_host
         idle = float(settings.gateway_idle_timeout_s)
 

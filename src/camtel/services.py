@@ -42,7 +42,9 @@ class Services:
     limiters: Limiters
     live: LiveHub = field(default_factory=LiveHub)
     #: Called with (protocol, unique_id) when a device is registered or deleted, so that
-    #: caches of "which device is this" (the gateways') learn it at once.
+    #: caches of "which device is this" (the gateways') learn it at once. In a split
+    #: deployment camtel.bus.fanout listens here too and tells the other processes; it
+    #: relays fence changes and the live hub's updates the same way.
     device_listeners: list[Callable[[str, str], None]] = field(default_factory=list)
     #: Called with an organisation id when its geofences change, so that the pipeline's
     #: fence cache (camtel.geofences.book.FenceBook.fences_changed) reloads them at once.

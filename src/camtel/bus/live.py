@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,12 +36,16 @@ class Subscription:
 
 
 class LiveHub:
-    """In-process fan-out of live updates (one API process; scale-out relays it over NATS)."""
+    """In-process fan-out of live updates; in a split deployment camtel.bus.fanout relays
+    them between processes over NATS."""
 
     def __init__(self, *, queue_size: int = 1000) -> None:
         self.queue_size = queue_size
         self._subscribers: set[Subscription] = set()
         self.published = 0
+        #: Called with every update published here, so that other processes' hubs get it
+        #: too (camtel.bus.fanout in a split deployment; empty in one process).
+        self.relays: list[Callable[[LiveUpdate], None]] = []
 
     def subscribe(self) -> Subscription:
         subscription = Subscription(asyncio.Queue(maxsize=self.queue_size), _hub=self)
@@ -56,7 +60,13 @@ class LiveHub:
         return len(self._subscribers)
 
     def publish(self, update: LiveUpdate) -> None:
-        """Hand an update to every subscriber without waiting."""
+        """Hand an update to every subscriber without waiting, and to the relays."""
+        self.deliver(update)
+        for relay in self.relays:
+            relay(update)
+
+    def deliver(self, update: LiveUpdate) -> None:
+        """Hand an update to this process's subscribers only (one relayed from elsewhere)."""
         self.published += 1
         for subscription in self._subscribers:
             queue = subscription.queue
