@@ -265,3 +265,112 @@ async def _delete_stream(name: str) -> None:
             await js.delete_key_value(f"{name}_leases")
     finally:
         await nc.close()
+
+
+async def _report_through_outages(port: int, phone: str, acked: set[datetime]) -> None:
+    """Like a terminal: send every fix not yet acknowledged (WINDOW in flight), and when the
+    connection drops, reconnect and send again what was not acknowledged."""
+    pending = [START + timedelta(seconds=n) for n in range(REPORTS)]
+    while pending:
+        try:
+            terminal = await Terminal(phone).connect(port)
+            await terminal.login()
+        except (OSError, asyncio.IncompleteReadError, TimeoutError):
+            await asyncio.sleep(0.2)  # the gateway is away: try again
+            continue
+        assert terminal.writer is not None
+        when: dict[int, datetime] = {}
+        room = asyncio.Semaphore(WINDOW)
+
+        async def send(terminal: Terminal = terminal, when: dict[int, datetime] = when,
+                       room: asyncio.Semaphore = room) -> None:
+            for at in list(pending):
+                await room.acquire()
+                terminal.serial += 1
+                when[terminal.serial] = at
+                terminal.writer.write(jt808_frame(  # type: ignore[union-attr]
+                    0x0200, location_body(52.5, 13.4, _bcd(at)), phone, terminal.serial))
+                await terminal.writer.drain()  # type: ignore[union-attr]
+
+        sender = asyncio.create_task(send())
+        try:
+            while pending:
+                message_id, body = await terminal.reply(timeout=30)
+                if message_id == 0x8001 and body[2:4] == b"\x02\x00" and body[4] == 0:
+                    at = when[struct.unpack_from(">H", body)[0]]
+                    acked.add(at)
+                    if at in pending:
+                        pending.remove(at)
+                    room.release()
+        except (OSError, asyncio.IncompleteReadError):
+            pass  # the gateway died: what it did not acknowledge is sent again
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+            terminal.close()
+
+
+async def test_a_gateway_killed_mid_run_stores_what_it_acknowledged_once(
+    tmp_path: Path, empty_postgres_url: str
+) -> None:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", 4222)
+        writer.close()
+    except OSError:
+        missing(f"NATS not reachable at {NATS}")
+    database_url = Settings(database_url=empty_postgres_url).sqlalchemy_url
+    migrate.upgrade(database_url)
+    database = Database(database_url)
+    terminals = 4
+    async with database.session() as db:
+        org = Organization(name="Fleet")
+        db.add(org)
+        await db.flush()
+        db.add_all(Device(organization_id=org.id, name=f"van {n}", unique_id=_phone(n),
+                          protocol="jt808") for n in range(terminals))
+    suffix = secrets.token_hex(4)
+    gateway_port = free_port()
+    env = _environment(empty_postgres_url, suffix, gateway_port, free_port())
+    processes = {"worker": _start(env, tmp_path, "worker", "worker"),
+                 "gateway": _start(env, tmp_path, "gateway", "gateway")}
+    acked: set[tuple[str, datetime]] = set()
+    try:
+        await _reachable(gateway_port, processes["gateway"])
+        seen = [set[datetime]() for _ in range(terminals)]
+        reporting = [asyncio.create_task(_report_through_outages(gateway_port, _phone(n),
+                                                                 seen[n]))
+                     for n in range(terminals)]
+        deadline = time.monotonic() + 60
+        while sum(map(len, seen)) < terminals * REPORTS // 3:  # mid-run
+            assert time.monotonic() < deadline, "the gateway acknowledges nothing"
+            await asyncio.sleep(0.01)
+        processes["gateway"].send_signal(signal.SIGKILL)
+        assert processes["gateway"].wait(10) == -signal.SIGKILL
+        before_restart = sum(map(len, seen))
+        processes["gateway-2"] = _start(env, tmp_path, "gateway", "gateway-2")
+        await asyncio.wait_for(asyncio.gather(*reporting), 120)
+        assert before_restart < terminals * REPORTS, "the kill came mid-run"
+        acked = {(_phone(n), at) for n in range(terminals) for at in seen[n]}
+        assert len(acked) == terminals * REPORTS, "the terminals got every report acknowledged"
+
+        async def stored() -> int:
+            async with database.session() as db:
+                return await db.scalar(select(func.count()).select_from(Position)) or 0
+
+        deadline = time.monotonic() + 60
+        while await stored() < terminals * REPORTS:
+            assert time.monotonic() < deadline, "acknowledged reports did not all arrive"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2)  # a double would show now
+        async with database.session() as db:
+            rows = (await db.execute(
+                select(Device.unique_id, func.count(), func.count(func.distinct(Position.time)))
+                .join(Position, Position.device_id == Device.id).group_by(Device.unique_id)
+            )).all()
+        assert {phone: (count, distinct) for phone, count, distinct in rows} == {
+            _phone(n): (REPORTS, REPORTS) for n in range(terminals)
+        }, "every report once, those acknowledged before the kill included"
+    finally:
+        await _stop(processes)
+        await database.dispose()
+        await _delete_stream(f"CAMTEL_ROLES_{suffix}")
