@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import struct
 import subprocess
@@ -374,3 +375,81 @@ async def test_a_gateway_killed_mid_run_stores_what_it_acknowledged_once(
         await _stop(processes)
         await database.dispose()
         await _delete_stream(f"CAMTEL_ROLES_{suffix}")
+
+
+def _nats_server(port: int, store: Path) -> subprocess.Popen[bytes]:
+    """A NATS server of the test's own (JetStream on `store`), so that restarting it
+    disturbs no one else."""
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    if not Path(binary).exists():
+        missing("nats-server not installed (apt-get install nats-server)")
+    return subprocess.Popen([binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd",
+                             str(store)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def test_nats_restarted_during_ingest_loses_nothing_acknowledged(
+    tmp_path: Path, empty_postgres_url: str
+) -> None:
+    nats_port = free_port()
+    store = tmp_path / "jetstream"
+    server = _nats_server(nats_port, store)
+    database_url = Settings(database_url=empty_postgres_url).sqlalchemy_url
+    migrate.upgrade(database_url)
+    database = Database(database_url)
+    terminals = 4
+    async with database.session() as db:
+        org = Organization(name="Fleet")
+        db.add(org)
+        await db.flush()
+        db.add_all(Device(organization_id=org.id, name=f"van {n}", unique_id=_phone(n),
+                          protocol="jt808") for n in range(terminals))
+    gateway_port = free_port()
+    env = _environment(empty_postgres_url, secrets.token_hex(4), gateway_port, free_port())
+    env["CAMTEL_BUS_URL"] = env["CAMTEL_BUS_URL"].replace(NATS, f"nats://127.0.0.1:{nats_port}")
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        await _reachable(nats_port, server)
+        processes = {"worker": _start(env, tmp_path, "worker", "worker"),
+                     "gateway": _start(env, tmp_path, "gateway", "gateway")}
+        await _reachable(gateway_port, processes["gateway"])
+        seen = [set[datetime]() for _ in range(terminals)]
+        reporting = [asyncio.create_task(_report_through_outages(gateway_port, _phone(n),
+                                                                 seen[n]))
+                     for n in range(terminals)]
+        deadline = time.monotonic() + 60
+        while sum(map(len, seen)) < terminals * REPORTS // 3:  # mid-run
+            assert time.monotonic() < deadline, "nothing acknowledged"
+            await asyncio.sleep(0.01)
+        server.send_signal(signal.SIGKILL)  # the bus goes away without warning
+        server.wait(10)
+        during = sum(map(len, seen))
+        await asyncio.sleep(3)
+        assert sum(map(len, seen)) - during <= terminals * WINDOW, (
+            "the gateway kept acknowledging with no bus to store in"
+        )
+        server = _nats_server(nats_port, store)  # back, with what it had stored
+        await asyncio.wait_for(asyncio.gather(*reporting), 120)
+        assert all(len(s) == REPORTS for s in seen), "every report acknowledged in the end"
+
+        async def stored() -> int:
+            async with database.session() as db:
+                return await db.scalar(select(func.count()).select_from(Position)) or 0
+
+        deadline = time.monotonic() + 90
+        while await stored() < terminals * REPORTS:
+            assert time.monotonic() < deadline, "acknowledged reports did not all arrive"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2)
+        async with database.session() as db:
+            rows = (await db.execute(
+                select(Device.unique_id, func.count(), func.count(func.distinct(Position.time)))
+                .join(Position, Position.device_id == Device.id).group_by(Device.unique_id)
+            )).all()
+        assert {phone: (count, distinct) for phone, count, distinct in rows} == {
+            _phone(n): (REPORTS, REPORTS) for n in range(terminals)
+        }, "every report once, across the bus's restart"
+    finally:
+        await _stop(processes)
+        await database.dispose()
+        server.terminate()
+        server.wait(10)
