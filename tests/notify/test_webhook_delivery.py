@@ -94,7 +94,11 @@ async def test_a_slow_webhook_times_out_and_does_not_hold_up_others(services):
                 dispatcher.events_stored([await store_event(services, world)])
             while len(quick.requests) < 3:
                 await asyncio.sleep(0.02)
-            assert time.monotonic() - started < 1.0, "the quick receiver is not held up"
+            # Held up behind the slow one, the quick receiver's first delivery would wait for
+            # the slow one's three attempts (3 x 0.3 s time-outs and the back-offs: over a
+            # second); side by side it comes at once. (Its third may come later on a loaded
+            # machine, which is why the first is the one compared.)
+            assert quick.requests[0].at - started < 1.0, "the quick receiver is not held up"
             _hook, rows = await _until_disabled(services, slow_id)
     assert {r.error for r in rows} == {"timed out"}
     assert all(r.duration_ms < 1000 for r in rows)
