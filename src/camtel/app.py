@@ -87,6 +87,15 @@ async def start_chores(services: Services) -> Callable[[], Awaitable[None]]:
         asyncio.create_task(analyzer.run()),
         asyncio.create_task(redactor.run()),
         asyncio.create_task(transcoder.run()),
+        asyncio.create_task(
+            export_jobs.work(
+                services.database,
+                data_dir=services.settings.data_dir,
+                hooks=services.export_hooks,
+                clock=services.clock,
+                every_s=services.settings.job_poll_s,
+            )
+        ),
     ]
 
     async def stop() -> None:

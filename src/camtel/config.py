@@ -188,6 +188,13 @@ class Settings(BaseSettings):
     media_analysis_workers: int = Field(
         1, ge=1, le=64, description="Processes that analyse recordings (probe, thumbnail, track)."
     )
+    job_poll_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="How often a worker looks for background jobs (analysis, redacted and "
+        "playable copies, exports) queued by other processes or left by dead ones, seconds.",
+    )
     share_default_expiry_s: int = Field(
         7 * 86_400,
         ge=60,

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from camtel.db import claims
 from camtel.events.models import Event
 from camtel.media import derivatives, service
 from camtel.media.models import Media, MediaTrack
@@ -39,6 +40,15 @@ COLLISION_G = 2.0
 THUMB_WIDTH = 320
 MAX_STORED_GSENSOR = 20_000
 JOB_TIMEOUT_S = 900.0
+
+#: Analysis as claimable work: a recording `processing`, leased in `analysis_claimed_*`.
+ANALYSIS = claims.Work(
+    name="analysis",
+    table=cast(Table, Media.__table__),
+    wanted=lambda: Media.status == "processing",
+    by="analysis_claimed_by",
+    until="analysis_claimed_until",
+)
 
 
 # Pure decisions
@@ -273,8 +283,11 @@ def _why(exc: BaseException) -> str:
 class Analyzer:
     """Takes recordings in `processing` and makes them `ready` (or `failed`, with a reason).
 
-    `submit(media_id)` queues one; `run()` works until `stop()`. On start it also picks up
-    whatever was left `processing` by a previous run (a crash, a restart).
+    `submit(media_id)` queues one (the upload path of this process: at once); `run()` works
+    until `stop()`, and every `job_poll_s` also claims recordings waiting for any analyser:
+    queued by another process (an API node runs none), or left by a crash or a dead worker
+    whose lease ran out. Each recording is claimed before it is analysed (camtel.db.claims),
+    so two analysers never work on the same one.
     """
 
     def __init__(self, services: Services, *, workers: int = 1, processes: bool = True) -> None:
@@ -287,6 +300,8 @@ class Analyzer:
         self._queued: set[uuid.UUID] = set()
         self._pool: concurrent.futures.Executor | None = None
         self._stopping = False
+        self._working: set[uuid.UUID] = set()
+        self.claims = claims.Claims(services.database, ANALYSIS, clock=services.clock)
         self.work_dir = services.settings.data_dir / "work"
 
     def submit(self, media_id: uuid.UUID) -> None:
@@ -302,9 +317,13 @@ class Analyzer:
             self._queue.put_nowait(None)
 
     async def idle(self, timeout_s: float = 30.0) -> None:
-        """Wait until every queued recording is done (tests, `camtel demo`)."""
+        """Wait until every queued recording, and every one waiting unclaimed in the
+        database, is done (tests, `camtel demo`)."""
         async with asyncio.timeout(timeout_s):
-            await self._queue.join()
+            await self.claims.settled(self._queue)
+
+    def _room(self) -> int:
+        return self.workers - len(self._working) - self._queue.qsize()
 
     def _new_pool(self) -> concurrent.futures.Executor:
         if self.processes:
@@ -319,15 +338,16 @@ class Analyzer:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.work_dir, 0o700)
         self._pool = self._new_pool()
+        poll = asyncio.create_task(
+            self.claims.keep(
+                every_s=self.services.settings.job_poll_s, room=self._room, found=self.submit
+            ),
+            name="analysis-claims",
+        )
         try:
-            async with self.services.database.session() as db:
-                left = await db.scalars(
-                    select(Media.id).where(Media.status == "processing").order_by(Media.id)
-                )
-                for media_id in left:
-                    self.submit(media_id)
             await asyncio.gather(*(self._consume() for _ in range(self.workers)))
         finally:
+            poll.cancel()
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _consume(self) -> None:
@@ -342,6 +362,7 @@ class Analyzer:
                 log.exception("analysis of a recording failed unexpectedly")
             finally:
                 self._queue.task_done()
+                self.claims.wake()  # room for one more
 
     async def _call(self, fn: Any, *args: Any) -> Report:
         assert self._pool is not None
@@ -363,7 +384,24 @@ class Analyzer:
                 media.stage, media.progress = stage, progress
 
     async def analyse(self, media_id: uuid.UUID) -> None:
-        """Analyse one recording end to end; every failure ends as `failed` with a reason."""
+        """Claim and analyse one recording end to end; every failure ends as `failed` with a
+        reason. A recording another analyser holds is left to it."""
+        if media_id in self._working:
+            return  # queued twice (submitted here and found by the poll): in hand already
+        self._working.add(media_id)
+        try:
+            if not await self.claims.take_one(media_id):
+                return
+            await self._analyse(media_id)
+            await self.claims.done(media_id)
+        except Exception:
+            # Kept claimed: another try (here or elsewhere) only once the lease runs out.
+            self.claims.forget(media_id)
+            raise
+        finally:
+            self._working.discard(media_id)
+
+    async def _analyse(self, media_id: uuid.UUID) -> None:
         async with self.services.database.session() as db:
             media = await db.get(Media, media_id)
             if media is None or media.status != "processing":
@@ -405,6 +443,9 @@ class Analyzer:
             media = await db.get(Media, media_id)
             if media is None:
                 return  # deleted while we worked
+            if not self.claims.holds(media.analysis_claimed_by):
+                log.warning("analysis taken over meanwhile", extra={"media_id": str(media_id)})
+                return
             if report.failure:
                 media.status, media.failure_reason = "failed", report.failure[:500]
                 media.stage, media.progress = "done", 1.0

@@ -18,11 +18,12 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from camtel.db import claims
 from camtel.media import service
 from camtel.media.models import Media
 from camtel.media.service import MediaLibrary
@@ -96,6 +97,19 @@ PLAYABLE = Copy(
 COPIES = (REDACTED, PLAYABLE)
 
 
+def work(copy: Copy) -> claims.Work:
+    """Making a copy as claimable work: the recording's copy `pending`, leased in
+    `<state>_claimed_by` and `<state>_claimed_until`."""
+    state = getattr(Media, copy.state)
+    return claims.Work(
+        name=f"{copy.name} copy",
+        table=cast(Table, Media.__table__),
+        wanted=lambda: state == "pending",
+        by=f"{copy.state}_claimed_by",
+        until=f"{copy.state}_claimed_until",
+    )
+
+
 def object_id(copy: Copy, media_id: uuid.UUID) -> bytes:
     """The id a copy's object is encrypted under (never the original's)."""
     return media_id.bytes + copy.tag
@@ -146,8 +160,8 @@ def request(media: Media, copy: Copy = REDACTED) -> bool:
 
 
 def submit(lib: MediaLibrary, media_id: uuid.UUID, copy: Copy = REDACTED) -> None:
-    """Hand a recording to the running worker for this copy; without one it waits for the
-    next start."""
+    """Hand a recording to this process's worker for this copy, when it runs one; otherwise
+    a worker's next poll finds it pending."""
     maker = lib.redactor if copy is REDACTED else lib.transcoder
     if maker is not None:
         maker.submit(media_id)
@@ -186,8 +200,10 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
 class CopyMaker:
     """Makes the copies of one kind asked for (state `pending`), one at a time, in a thread.
 
-    `submit(media_id)` queues one; `run()` works until `stop()`, and first picks up whatever a
-    previous run left pending (a crash, a restart)."""
+    `submit(media_id)` queues one (asked for in this process: at once); `run()` works until
+    `stop()`, and every `job_poll_s` also claims copies pending for any worker: asked for on
+    another process (an API node makes none), or left by a crash or a dead worker whose lease
+    ran out. Each copy is claimed before it is made (camtel.db.claims)."""
 
     copy: Copy = REDACTED
 
@@ -197,7 +213,8 @@ class CopyMaker:
         self.work_dir = services.settings.data_dir / "work"
         self._queue: asyncio.Queue[uuid.UUID | None] = asyncio.Queue()
         self._queued: set[uuid.UUID] = set()
-        self._resumed = asyncio.Event()
+        self._working: set[uuid.UUID] = set()
+        self.claims = claims.Claims(services.database, work(self.copy), clock=services.clock)
         #: How far the copy in hand is, 0..1, for pages that say "being prepared".
         self.progress: dict[uuid.UUID, float] = {}
 
@@ -212,20 +229,29 @@ class CopyMaker:
         self._queue.put_nowait(None)
 
     async def idle(self, timeout_s: float = 60.0) -> None:
-        """Wait until what a previous run left and every queued copy are done (tests, demos)."""
+        """Wait until every queued copy, and every one pending unclaimed in the database, is
+        done (tests, demos)."""
         async with asyncio.timeout(timeout_s):
-            await self._resumed.wait()
-            await self._queue.join()
+            await self.claims.settled(self._queue)
+
+    def _room(self) -> int:
+        return 1 - len(self._working) - self._queue.qsize()
 
     async def run(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.work_dir, 0o700)
-        state = getattr(Media, self.copy.state)
-        async with self.services.database.session() as db:
-            left = await db.scalars(select(Media.id).where(state == "pending").order_by(Media.id))
-            for media_id in left:
-                self.submit(media_id)
-        self._resumed.set()
+        poll = asyncio.create_task(
+            self.claims.keep(
+                every_s=self.services.settings.job_poll_s, room=self._room, found=self.submit
+            ),
+            name=f"{self.copy.name}-copy-claims",
+        )
+        try:
+            await self._consume()
+        finally:
+            poll.cancel()
+
+    async def _consume(self) -> None:
         while True:
             media_id = await self._queue.get()
             try:
@@ -239,9 +265,27 @@ class CopyMaker:
                 if media_id is not None:
                     self.progress.pop(media_id, None)
                 self._queue.task_done()
+                self.claims.wake()  # room for the next
 
     async def make(self, media_id: uuid.UUID) -> None:
-        """Make one recording's copy; every failure ends as `failed` with a reason."""
+        """Claim and make one recording's copy; every failure ends as `failed` with a reason.
+        A copy another worker holds is left to it."""
+        if media_id in self._working:
+            return  # queued twice (asked for here and found by the poll): in hand already
+        self._working.add(media_id)
+        try:
+            if not await self.claims.take_one(media_id):
+                return
+            await self._make(media_id)
+            await self.claims.done(media_id)
+        except Exception:
+            # Kept claimed: another try (here or elsewhere) only once the lease runs out.
+            self.claims.forget(media_id)
+            raise
+        finally:
+            self._working.discard(media_id)
+
+    async def _make(self, media_id: uuid.UUID) -> None:
         copy = self.copy
         async with self.services.database.session() as db:
             media = await db.get(Media, media_id)
@@ -298,10 +342,15 @@ class CopyMaker:
         async with self.services.database.session() as db:
             media = await db.get(Media, media_id)
             state = getattr(media, copy.state) if media is not None else None
-            if media is None or state != "pending" or media.owner_id != owner:
+            taken_over = media is not None and not self.claims.holds(
+                getattr(media, self.claims.work.by)
+            )
+            if media is None or taken_over or state != "pending" or media.owner_id != owner:
                 if stored:
                     await self.lib.store.delete(stored)
-                if media is not None and state == "pending":
+                if taken_over:
+                    log.warning("%s copy taken over meanwhile", copy.name)
+                elif media is not None and state == "pending":
                     self.submit(media_id)  # moved to another owner: make it under their key
                 return
             old = getattr(media, copy.key)

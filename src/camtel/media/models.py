@@ -45,7 +45,7 @@ class Media(IdMixin, CreatedMixin, Base):
     channel: Mapped[str] = mapped_column(String(8), default="unknown")
     kind: Mapped[str] = mapped_column(String(8), default="video")
     category: Mapped[str] = mapped_column(String(8), default="normal")
-    status: Mapped[str] = mapped_column(String(12), default="processing")
+    status: Mapped[str] = mapped_column(String(12), default="processing", index=True)
     #: What the analysis is doing now (`queued`, `probe`, `thumbnail`, `track`, `events`,
     #: `done`) and how far it is, 0..1, so clients can show progress.
     stage: Mapped[str] = mapped_column(String(12), default="queued")
@@ -79,6 +79,14 @@ class Media(IdMixin, CreatedMixin, Base):
     playable_key: Mapped[str | None] = mapped_column(String(300))
     playable_size: Mapped[int] = mapped_column(BigInteger, default=0)
     playable_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Which process works on the recording's analysis, redacted copy and playable copy, and
+    #: until when its lease holds (camtel.db.claims): an id of a camtel process, not a person.
+    analysis_claimed_by: Mapped[str | None] = mapped_column(String(80))
+    analysis_claimed_until: Mapped[datetime | None]
+    redaction_claimed_by: Mapped[str | None] = mapped_column(String(80))
+    redaction_claimed_until: Mapped[datetime | None]
+    playable_claimed_by: Mapped[str | None] = mapped_column(String(80))
+    playable_claimed_until: Mapped[datetime | None]
 
 
 class MediaTrack(Base):

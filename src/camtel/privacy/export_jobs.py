@@ -1,5 +1,11 @@
 """Large exports as a job: the ZIP is built in the background into a private file that the
-person downloads from a link; the file goes after its first download or a day."""
+person downloads from a link; the file goes after its first download or a day.
+
+A job is the export request while it is `processing`. Whoever builds it claims it first
+(camtel.db.claims): the process that received the request starts at once, and a worker running
+`work()` takes over one whose builder died (its lease ran out). The file is written to this
+process's data dir, so a takeover on another machine needs the exports folder shared.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,15 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
+from camtel.db import claims
+from camtel.db.base import utcnow
 from camtel.db.engine import Database
 from camtel.devices.models import Position
 from camtel.privacy.export import Hook, write_export
@@ -27,6 +37,13 @@ STREAM_LIMIT = 200_000
 KEEP = timedelta(days=1)
 #: How often a running export writes how far it is (seconds).
 PROGRESS_EVERY_S = 1.0
+
+#: Building an export as claimable work: an export request `processing`.
+EXPORT = claims.Work(
+    name="export",
+    table=cast(Table, PrivacyRequest.__table__),
+    wanted=lambda: (PrivacyRequest.kind == "export") & (PrivacyRequest.status == "processing"),
+)
 
 
 def export_dir(data_dir: Path) -> Path:
@@ -60,7 +77,24 @@ async def run(
     hooks: list[Hook],
     clock=None,  # type: ignore[no-untyped-def]
 ) -> None:
-    """Build the ZIP of a queued export request; the request says `done` or `failed`."""
+    """Claim and build the ZIP of a queued export request; the request says `done` or
+    `failed`. One another process builds is left to it."""
+    held = claims.Claims(database, EXPORT, clock=clock or utcnow)
+    async with held.holding(request_id) as ours:
+        if ours:
+            await _build(
+                database, request_id=request_id, data_dir=data_dir, hooks=hooks, clock=clock
+            )
+
+
+async def _build(
+    database: Database,
+    *,
+    request_id: uuid.UUID,
+    data_dir: Path,
+    hooks: list[Hook],
+    clock: Callable[[], datetime] | None,
+) -> None:
     async with database.session() as db:
         request = await db.get(PrivacyRequest, request_id)
         if request is None or request.user_id is None:
@@ -124,6 +158,33 @@ def progress_of(summary: dict | None) -> float | None:  # type: ignore[type-arg]
 def start(database: Database, **kwargs) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
     """Run an export job in the background of this process."""
     return asyncio.create_task(run(database, **kwargs), name="privacy-export")
+
+
+async def work(
+    database: Database,
+    *,
+    data_dir: Path,
+    hooks: list[Hook],
+    clock: Callable[[], datetime],
+    every_s: float,
+) -> None:
+    """Until cancelled, on a worker: every `every_s`, build one export nobody holds (its
+    builder died, or never started), one at a time."""
+    polls = claims.Claims(database, EXPORT, clock=clock)
+    running: set[asyncio.Task[None]] = set()
+
+    def found(request_id: uuid.UUID) -> None:
+        polls.forget(request_id)  # `run` holds and renews it from here
+        task = start(database, request_id=request_id, data_dir=data_dir, hooks=hooks, clock=clock)
+        running.add(task)
+        task.add_done_callback(running.discard)
+        task.add_done_callback(lambda _task: polls.wake())
+
+    try:
+        await polls.keep(every_s=every_s, room=lambda: 1 - len(running), found=found)
+    finally:
+        for task in running:
+            task.cancel()
 
 
 def sweep(data_dir: Path, now: datetime) -> int:

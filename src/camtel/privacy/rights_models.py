@@ -28,6 +28,9 @@ class PrivacyRequest(IdMixin, CreatedMixin, Base):
     due_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Which process builds an export, and until when its lease holds (camtel.db.claims).
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[datetime | None]
 
 
 class LegalHold(IdMixin, CreatedMixin, Base):
