@@ -58,6 +58,52 @@ async def _reachable(port: int, process: subprocess.Popen[bytes]) -> None:
         await asyncio.sleep(0.2)
 
 
+async def _nats_reachable() -> None:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", 4222)
+        writer.close()
+    except OSError:
+        missing(f"NATS not reachable at {NATS}")
+
+
+async def _fleet(database_url: str, terminals: int) -> Database:
+    """The test's own PostgreSQL database, migrated, with one organisation and `terminals`
+    registered JT/T 808 terminals."""
+    url = Settings(database_url=database_url).sqlalchemy_url
+    migrate.upgrade(url)
+    database = Database(url)
+    async with database.session() as db:
+        org = Organization(name="Fleet")
+        db.add(org)
+        await db.flush()
+        db.add_all(Device(organization_id=org.id, name=f"van {n}", unique_id=_phone(n),
+                          protocol="jt808") for n in range(terminals))
+    return database
+
+
+async def _stored(database: Database) -> int:
+    async with database.session() as db:
+        return await db.scalar(select(func.count()).select_from(Position)) or 0
+
+
+async def _once_stored(
+    database: Database, total: int, *, timeout_s: float
+) -> dict[str, tuple[int, int]]:
+    """Wait for `total` rows, give a redelivery a moment to show as a double, then answer
+    terminal -> (rows, distinct fix times)."""
+    deadline = time.monotonic() + timeout_s
+    while await _stored(database) < total:
+        assert time.monotonic() < deadline, "acknowledged reports did not all arrive"
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(2)  # anything still redelivered would show as a double now
+    async with database.session() as db:
+        rows = (await db.execute(
+            select(Device.unique_id, func.count(), func.count(func.distinct(Position.time)))
+            .join(Position, Position.device_id == Device.id).group_by(Device.unique_id)
+        )).all()
+    return {phone: (count, distinct) for phone, count, distinct in rows}
+
+
 def _environment(database_url: str, suffix: str, gateway_port: int, http_port: int
                  ) -> dict[str, str]:
     """What every process of one test's deployment shares: database, bus (a stream and
@@ -130,20 +176,8 @@ async def _report(port: int, phone: str, acked: set[datetime]) -> None:
 async def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
     tmp_path: Path, empty_postgres_url: str
 ) -> None:
-    try:
-        _, writer = await asyncio.open_connection("127.0.0.1", 4222)
-        writer.close()
-    except OSError:
-        missing(f"NATS not reachable at {NATS}")
-    database_url = Settings(database_url=empty_postgres_url).sqlalchemy_url
-    migrate.upgrade(database_url)
-    database = Database(database_url)
-    async with database.session() as db:
-        org = Organization(name="Fleet")
-        db.add(org)
-        await db.flush()
-        db.add_all(Device(organization_id=org.id, name=f"van {n}", unique_id=_phone(n),
-                          protocol="jt808") for n in range(TERMINALS))
+    await _nats_reachable()
+    database = await _fleet(empty_postgres_url, TERMINALS)
     suffix = secrets.token_hex(4)
     gateway_port, http_port = free_port(), free_port()
     env = _environment(empty_postgres_url, suffix, gateway_port, http_port)
@@ -161,30 +195,17 @@ async def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
             health = await client.get(f"http://127.0.0.1:{http_port}/healthz")
         assert health.status_code == 200, health.text
 
-        async def stored() -> int:
-            async with database.session() as db:
-                return await db.scalar(select(func.count()).select_from(Position)) or 0
-
         reporting = [asyncio.create_task(_report(gateway_port, _phone(n), set()))
                      for n in range(TERMINALS)]
         deadline = time.monotonic() + 60
-        while await stored() < TERMINALS * REPORTS // 4:  # mid-run
+        while await _stored(database) < TERMINALS * REPORTS // 4:  # mid-run
             assert time.monotonic() < deadline, "the workers store nothing"
             await asyncio.sleep(0.05)
         processes["worker-a"].send_signal(signal.SIGKILL)
         await asyncio.wait_for(asyncio.gather(*reporting), 120)
-        deadline = time.monotonic() + 90
-        while await stored() < TERMINALS * REPORTS:
-            assert time.monotonic() < deadline, "acknowledged reports did not all arrive"
-            await asyncio.sleep(0.2)
-        await asyncio.sleep(2)  # anything still redelivered would show as a double now
-        async with database.session() as db:
-            rows = (await db.execute(
-                select(Device.unique_id, func.count(), func.count(func.distinct(Position.time)))
-                .join(Position, Position.device_id == Device.id).group_by(Device.unique_id)
-            )).all()
+        rows = await _once_stored(database, TERMINALS * REPORTS, timeout_s=90)
         assert processes["worker-a"].wait(10) == -signal.SIGKILL
-        assert {phone: (count, distinct) for phone, count, distinct in rows} == {
+        assert rows == {
             _phone(n): (REPORTS, REPORTS) for n in range(TERMINALS)
         }, "every report of every terminal once"
         assert processes["worker-b"].poll() is None and processes["gateway"].poll() is None
@@ -199,11 +220,7 @@ async def test_a_device_registered_or_deleted_on_the_api_node_is_known_to_the_ga
 ) -> None:
     """The gateway caches "which device is this" for a minute (an unknown one for ten
     seconds); the API node's change reaches it over the fan-out within a second or two."""
-    try:
-        _, writer = await asyncio.open_connection("127.0.0.1", 4222)
-        writer.close()
-    except OSError:
-        missing(f"NATS not reachable at {NATS}")
+    await _nats_reachable()
     database_url = Settings(database_url=empty_postgres_url).sqlalchemy_url
     migrate.upgrade(database_url)
     database = Database(database_url)
@@ -314,21 +331,9 @@ async def _report_through_outages(port: int, phone: str, acked: set[datetime]) -
 async def test_a_gateway_killed_mid_run_stores_what_it_acknowledged_once(
     tmp_path: Path, empty_postgres_url: str
 ) -> None:
-    try:
-        _, writer = await asyncio.open_connection("127.0.0.1", 4222)
-        writer.close()
-    except OSError:
-        missing(f"NATS not reachable at {NATS}")
-    database_url = Settings(database_url=empty_postgres_url).sqlalchemy_url
-    migrate.upgrade(database_url)
-    database = Database(database_url)
+    await _nats_reachable()
     terminals = 4
-    async with database.session() as db:
-        org = Organization(name="Fleet")
-        db.add(org)
-        await db.flush()
-        db.add_all(Device(organization_id=org.id, name=f"van {n}", unique_id=_phone(n),
-                          protocol="jt808") for n in range(terminals))
+    database = await _fleet(empty_postgres_url, terminals)
     suffix = secrets.token_hex(4)
     gateway_port = free_port()
     env = _environment(empty_postgres_url, suffix, gateway_port, free_port())
@@ -354,21 +359,8 @@ async def test_a_gateway_killed_mid_run_stores_what_it_acknowledged_once(
         acked = {(_phone(n), at) for n in range(terminals) for at in seen[n]}
         assert len(acked) == terminals * REPORTS, "the terminals got every report acknowledged"
 
-        async def stored() -> int:
-            async with database.session() as db:
-                return await db.scalar(select(func.count()).select_from(Position)) or 0
-
-        deadline = time.monotonic() + 60
-        while await stored() < terminals * REPORTS:
-            assert time.monotonic() < deadline, "acknowledged reports did not all arrive"
-            await asyncio.sleep(0.2)
-        await asyncio.sleep(2)  # a double would show now
-        async with database.session() as db:
-            rows = (await db.execute(
-                select(Device.unique_id, func.count(), func.count(func.distinct(Position.time)))
-                .join(Position, Position.device_id == Device.id).group_by(Device.unique_id)
-            )).all()
-        assert {phone: (count, distinct) for phone, count, distinct in rows} == {
+        rows = await _once_stored(database, terminals * REPORTS, timeout_s=60)
+        assert rows == {
             _phone(n): (REPORTS, REPORTS) for n in range(terminals)
         }, "every report once, those acknowledged before the kill included"
     finally:
@@ -393,16 +385,8 @@ async def test_nats_restarted_during_ingest_loses_nothing_acknowledged(
     nats_port = free_port()
     store = tmp_path / "jetstream"
     server = _nats_server(nats_port, store)
-    database_url = Settings(database_url=empty_postgres_url).sqlalchemy_url
-    migrate.upgrade(database_url)
-    database = Database(database_url)
     terminals = 4
-    async with database.session() as db:
-        org = Organization(name="Fleet")
-        db.add(org)
-        await db.flush()
-        db.add_all(Device(organization_id=org.id, name=f"van {n}", unique_id=_phone(n),
-                          protocol="jt808") for n in range(terminals))
+    database = await _fleet(empty_postgres_url, terminals)
     gateway_port = free_port()
     env = _environment(empty_postgres_url, secrets.token_hex(4), gateway_port, free_port())
     env["CAMTEL_BUS_URL"] = env["CAMTEL_BUS_URL"].replace(NATS, f"nats://127.0.0.1:{nats_port}")
@@ -431,21 +415,8 @@ async def test_nats_restarted_during_ingest_loses_nothing_acknowledged(
         await asyncio.wait_for(asyncio.gather(*reporting), 120)
         assert all(len(s) == REPORTS for s in seen), "every report acknowledged in the end"
 
-        async def stored() -> int:
-            async with database.session() as db:
-                return await db.scalar(select(func.count()).select_from(Position)) or 0
-
-        deadline = time.monotonic() + 90
-        while await stored() < terminals * REPORTS:
-            assert time.monotonic() < deadline, "acknowledged reports did not all arrive"
-            await asyncio.sleep(0.2)
-        await asyncio.sleep(2)
-        async with database.session() as db:
-            rows = (await db.execute(
-                select(Device.unique_id, func.count(), func.count(func.distinct(Position.time)))
-                .join(Position, Position.device_id == Device.id).group_by(Device.unique_id)
-            )).all()
-        assert {phone: (count, distinct) for phone, count, distinct in rows} == {
+        rows = await _once_stored(database, terminals * REPORTS, timeout_s=90)
+        assert rows == {
             _phone(n): (REPORTS, REPORTS) for n in range(terminals)
         }, "every report once, across the bus's restart"
     finally:
