@@ -67,9 +67,10 @@ async def test_claimers_never_share_a_job(services):
         assert all(holders[job] == f"worker-{n}" for job in taken)
 
 
+# PostgreSQL only: SQLite has one writer at a time, so no claim is ever in progress beside
+# another there.
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 async def test_a_claim_skips_rows_locked_by_a_claim_in_progress(services, engine):
-    if engine != "postgresql":
-        pytest.skip("SQLite has one writer at a time: no claim is ever in progress beside another")
     first, second = await _jobs(services, 2)
     async with services.database.session() as db:
         # Another worker's claim, between its SELECT ... FOR UPDATE and its commit.

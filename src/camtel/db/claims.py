@@ -22,7 +22,7 @@ import os
 import secrets
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -178,6 +178,30 @@ class Claims:
     async def take_one(self, row_id: uuid.UUID) -> bool:
         """Claim one given row; False when another process holds it or it needs no work."""
         return bool(await self.take(ids=[row_id]))
+
+    async def work_on(
+        self,
+        row_id: uuid.UUID,
+        job: Callable[[uuid.UUID], Awaitable[None]],
+        *,
+        working: set[uuid.UUID],
+    ) -> None:
+        """Claim a row, run `job` on it and give the claim back. A row in `working` (queued
+        twice: submitted here and found by the poll) or held by another process is left
+        alone; a job that fails keeps its claim until the lease runs out (`forget`)."""
+        if row_id in working:
+            return
+        working.add(row_id)
+        try:
+            if not await self.take_one(row_id):
+                return
+            await job(row_id)
+            await self.done(row_id)
+        except Exception:
+            self.forget(row_id)
+            raise
+        finally:
+            working.discard(row_id)
 
     def holds(self, by: str | None) -> bool:
         """Whether a row whose `claimed_by` reads `by` is still ours (checked before saving

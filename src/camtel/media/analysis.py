@@ -386,20 +386,7 @@ class Analyzer:
     async def analyse(self, media_id: uuid.UUID) -> None:
         """Claim and analyse one recording end to end; every failure ends as `failed` with a
         reason. A recording another analyser holds is left to it."""
-        if media_id in self._working:
-            return  # queued twice (submitted here and found by the poll): in hand already
-        self._working.add(media_id)
-        try:
-            if not await self.claims.take_one(media_id):
-                return
-            await self._analyse(media_id)
-            await self.claims.done(media_id)
-        except Exception:
-            # Kept claimed: another try (here or elsewhere) only once the lease runs out.
-            self.claims.forget(media_id)
-            raise
-        finally:
-            self._working.discard(media_id)
+        await self.claims.work_on(media_id, self._analyse, working=self._working)
 
     async def _analyse(self, media_id: uuid.UUID) -> None:
         async with self.services.database.session() as db:

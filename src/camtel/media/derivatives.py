@@ -270,20 +270,7 @@ class CopyMaker:
     async def make(self, media_id: uuid.UUID) -> None:
         """Claim and make one recording's copy; every failure ends as `failed` with a reason.
         A copy another worker holds is left to it."""
-        if media_id in self._working:
-            return  # queued twice (asked for here and found by the poll): in hand already
-        self._working.add(media_id)
-        try:
-            if not await self.claims.take_one(media_id):
-                return
-            await self._make(media_id)
-            await self.claims.done(media_id)
-        except Exception:
-            # Kept claimed: another try (here or elsewhere) only once the lease runs out.
-            self.claims.forget(media_id)
-            raise
-        finally:
-            self._working.discard(media_id)
+        await self.claims.work_on(media_id, self._make, working=self._working)
 
     async def _make(self, media_id: uuid.UUID) -> None:
         copy = self.copy
