@@ -37,7 +37,7 @@ from camtel.api import (
 from camtel.bus.base import Envelope
 from camtel.bus.live import LiveHub, LiveUpdate
 from camtel.config import Settings
-from camtel.db import migrate
+from camtel.db import migrate, partitions
 from camtel.events.online import watch_offline
 from camtel.ingest import ROLES, Ingest, parts_of
 from camtel.media import cleanup as media_cleanup
@@ -83,6 +83,7 @@ async def start_chores(services: Services) -> Callable[[], Awaitable[None]]:
         asyncio.create_task(services.dispatcher.run()),
         asyncio.create_task(_deliver_mail(services)),
         asyncio.create_task(_sweep(services)),
+        asyncio.create_task(_months_ahead(services)),
         asyncio.create_task(_digests(services)),
         asyncio.create_task(analyzer.run()),
         asyncio.create_task(redactor.run()),
@@ -197,6 +198,17 @@ async def _sweep(services: Services, every_s: float = 3600.0) -> None:
             )
         except Exception:
             log.exception("retention sweep failed")
+        await asyncio.sleep(every_s)
+
+
+async def _months_ahead(services: Services, every_s: float = 86400.0) -> None:
+    """Make the partitions of the coming months every day (PostgreSQL; nothing on SQLite)."""
+    while True:
+        try:
+            async with services.database.engine.begin() as db:
+                await partitions.ensure(db, services.clock())
+        except Exception:
+            log.exception("making the coming months' partitions failed")
         await asyncio.sleep(every_s)
 
 

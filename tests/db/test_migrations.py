@@ -9,13 +9,17 @@ from sqlalchemy import create_engine, text
 from camtel.config import sync_url
 from camtel.db import migrate
 from camtel.db.models import metadata
+from camtel.db.partitions import include_name
 
 
 def test_migrations_match_models(settings):
     engine = create_engine(sync_url(settings.sqlalchemy_url))
     try:
         with engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(connection, opts={"include_name": include_name}),
+                metadata,
+            )
     finally:
         engine.dispose()
     assert diff == [], "a model changed without a migration: run alembic revision --autogenerate"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import Membership
+from camtel.db import partitions
 from camtel.db.models import metadata
 from camtel.devices.models import Device
 from camtel.privacy import holds as legal_holds
@@ -122,12 +124,40 @@ async def sweep(db: AsyncSession, *, now: datetime) -> dict[str, int]:
         table = metadata.tables.get(name)
         if table is None:
             continue
+        if name in partitions.PARTITIONED and len(rules) == 1:
+            dropped = await _drop_months(db, name, rules[0], now, holds, per_target.get(name))
+            if dropped:
+                counts[f"{name} (months dropped)"] = dropped
         for rule in rules:
             counts[name] = counts.get(name, 0) + await _sweep_table(
                 db, table, rule, now, holds, per_target.get(name, {})
             )
     log.info("retention sweep done", extra={"deleted": counts})
     return counts
+
+
+def month_cutoff(rule: Retention, now: datetime, override_days: Iterable[int] = ()) -> datetime:
+    """Before this moment every row has expired for everyone: under camtel's days and under
+    every organisation's own (a month ending before it may be dropped whole). Pure."""
+    days = max([rule.days or 0, *override_days])
+    return now - timedelta(days=days)
+
+
+async def _drop_months(db, name, rule, now, holds, per_org):  # type: ignore[no-untyped-def]
+    """Drop a partitioned table's months whose every row has expired; months holding a held
+    device's rows stay for the row-by-row sweep. Returns how many months went."""
+    if (
+        rule.days is None
+        or rule.where
+        or rule.held_by != "device_id"
+        or (rule.column != partitions.PARTITIONED[name])
+    ):
+        return 0
+    cutoff = month_cutoff(rule, now, (per_org or {}).values())
+    dropped = await partitions.drop_expired(
+        await db.connection(), name, cutoff, held_devices=holds.devices
+    )
+    return len(dropped)
 
 
 async def _sweep_table(db, table, rule, now, holds, per_org):  # type: ignore[no-untyped-def]

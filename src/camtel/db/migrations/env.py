@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, pool
 
 from camtel.db.engine import sync_sqlite_pragmas
 from camtel.db.models import metadata
+from camtel.db.partitions import include_name
 
 config = context.config
 
@@ -19,6 +20,7 @@ def run() -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=include_name,  # the months of a partitioned table are not models
         )
         with context.begin_transaction():
             context.run_migrations()
