@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from camtel.bus.base import Envelope
@@ -26,7 +25,6 @@ log = logging.getLogger(__name__)
 
 _POSITIONS = Position.__table__
 _DEVICES = Device.__table__
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 _TOUCH = (
     update(_DEVICES)
@@ -170,6 +168,54 @@ class _SqliteInsert:
         ]
 
 
+class _PostgresCopy:
+    """The idempotent insert on PostgreSQL: a batch goes by binary `COPY` into a temporary
+    table of the connection (emptied at each commit), then into `positions` with one
+    `INSERT ... SELECT ... ON CONFLICT DO NOTHING`: a third to a half of the time of the same
+    rows as an `executemany` in pipeline mode (docs/performance.md)."""
+
+    STAGE = "positions_staged"
+
+    def __init__(self, database: Database) -> None:
+        dialect = database.engine.dialect
+        table = _POSITIONS.name
+        names = ", ".join(_COLUMNS)
+        self.types = [
+            _POSITIONS.c[name].type.compile(dialect=dialect).lower().split("(")[0]
+            for name in _COLUMNS
+        ]
+        # Names come from the table definition: nothing to inject.
+        self.create = (  # quietly: no notice that it exists, batch after batch
+            "SET LOCAL client_min_messages TO warning; "
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.STAGE} "
+            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        self.copy = f"COPY {self.STAGE} ({names}) FROM STDIN (FORMAT BINARY)"
+        self.move = (
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {self.STAGE} "  # noqa: S608
+            f"ON CONFLICT ({', '.join(_KEY)}) DO NOTHING"
+        )
+        self._json = getattr(dialect, "_json_serializer", None) or json.dumps
+
+    async def insert(self, db: AsyncConnection, values: list[tuple[Any, ...]]) -> None:
+        from psycopg.types.json import Jsonb  # the PostgreSQL driver, only where it is used
+
+        connection = (await db.get_raw_connection()).driver_connection
+        extra, dumps = len(_COLUMNS) - 1, self._json
+        async with connection.cursor() as cursor:
+            # Made in every transaction (one round trip, a catalogue lookup when it exists):
+            # a table made in a transaction that failed later is gone, and behind a pooler
+            # the next transaction may have another server session.
+            await cursor.execute(self.create)
+            async with cursor.copy(self.copy) as copy:
+                copy.set_types(self.types)
+                for row in values:
+                    if row[extra] is not None:
+                        row = (*row[:extra], Jsonb(row[extra], dumps=dumps))
+                    await copy.write_row(row)
+            await cursor.execute(self.move)
+
+
 class Store:
     """One writer task: takes envelopes in order, writes them in batches, settles each."""
 
@@ -190,12 +236,10 @@ class Store:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         dialect = database.dialect
-        if dialect not in _INSERTS:
+        if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"no idempotent insert for the {dialect} dialect")
-        self._insert = _INSERTS[dialect](_POSITIONS).on_conflict_do_nothing(
-            index_elements=list(_KEY)
-        )
         self._sqlite = _SqliteInsert(database) if dialect == "sqlite" else None
+        self._copy = _PostgresCopy(database) if dialect == "postgresql" else None
 
     async def submit(self, envelope: Envelope) -> None:
         """Queue an envelope for the next batch (waits while `capacity` are queued)."""
@@ -311,8 +355,8 @@ class Store:
         if self._sqlite is not None:
             await db.exec_driver_sql(self._sqlite.sql, self._sqlite.rows(values))
         else:
-            rows = [dict(zip(_COLUMNS, row, strict=True)) for row in values]
-            await db.execute(self._insert, rows)
+            assert self._copy is not None
+            await self._copy.insert(db, values)
 
     def _done(self, batch: list[Envelope], events: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         for envelope in batch:
