@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
-from camtel.config import sync_url
+from camtel.config import Settings, sync_url
 from camtel.db import migrate
 from camtel.db.models import metadata
 from camtel.db.partitions import include_name
@@ -59,3 +63,18 @@ async def test_erased_rows_do_not_linger_in_the_sqlite_file(client, services, en
     await services.database.dispose()
     raw = (services.settings.data_dir / "camtel.db").read_bytes()
     assert marker.encode() not in raw
+
+
+def test_processes_migrating_together_wait_for_each_other(empty_postgres_url):
+    """Three processes start at once on an empty PostgreSQL database: one migrates, the
+    others wait on the lock and find the schema done; none fails."""
+    url = Settings(database_url=empty_postgres_url).sqlalchemy_url
+    code = "import sys; from camtel.db import migrate; migrate.upgrade(sys.argv[1])"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    errors = [p.communicate(timeout=180)[1].decode() for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], errors
+    head = ScriptDirectory.from_config(migrate.alembic_config(url)).get_current_head()
+    assert migrate.current(url) == head

@@ -1,13 +1,15 @@
 """Alembic environment: runs migrations synchronously against the configured URL."""
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
 from camtel.db.engine import sync_sqlite_pragmas
 from camtel.db.models import metadata
 from camtel.db.partitions import include_name
 
 config = context.config
+#: The advisory lock key migrations hold on PostgreSQL (any number of camtel's own).
+MIGRATION_LOCK = 0x63616D74656C  # 'camtel'
 
 
 def run() -> None:
@@ -23,6 +25,10 @@ def run() -> None:
             include_name=include_name,  # the months of a partitioned table are not models
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Processes starting together on an old schema: one migrates, the others wait
+                # and then find nothing left to do (released with the transaction).
+                connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             context.run_migrations()
     engine.dispose()
 
