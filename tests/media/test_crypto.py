@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -89,6 +90,16 @@ def test_master_key_is_private_and_stable(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert crypto.load_master_key(path) == first and len(first) == 32
+
+
+def test_processes_starting_together_share_one_whole_master_key(tmp_path):
+    """Nodes of a split deployment starting at once on a shared folder: none reads a key
+    half written, and all get the same one."""
+    path = tmp_path / "shared" / "master.key"
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: crypto.load_master_key(path), range(64)))
+    assert len(set(keys)) == 1 and len(keys[0]) == 32
+    assert [p.name for p in path.parent.iterdir()] == ["master.key"]
 
 
 def test_wrapped_keys_belong_to_their_owner():

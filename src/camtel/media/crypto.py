@@ -19,7 +19,6 @@ crypto-shredding, which also reaches copies in backups and replicas of the objec
 
 from __future__ import annotations
 
-import os
 import secrets
 import struct
 import uuid
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from camtel import keyfiles
 from camtel.db.base import utcnow
 from camtel.media.models import MediaKey
 
@@ -50,22 +50,11 @@ class Corrupt(ValueError):
 
 
 def load_master_key(path: Path) -> bytes:
-    """The master key at `path`, created (0600, directory 0700) on first start."""
-    if path.exists():
-        key = path.read_bytes()
-        if len(key) != 32:
-            raise ValueError(f"the master key at {path} is not 32 bytes")
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    key = secrets.token_bytes(32)
-    # O_EXCL: two processes starting at once must not each write a different key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return load_master_key(path)
-    with os.fdopen(fd, "wb") as file:
-        file.write(key)
+    """The master key at `path`, created (0600, directory 0700) on first start; processes
+    starting together all get the one key written (`keyfiles.load_or_create`)."""
+    key = keyfiles.load_or_create(path)
+    if len(key) != 32:
+        raise ValueError(f"the master key at {path} is not 32 bytes")
     return key
 
 
