@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from camtel.app import build_api
+from camtel.notify.email import Mailer
 from camtel.notify.models import OutboxMail
 from camtel.services import Services
 
@@ -116,3 +117,24 @@ async def test_without_smtp_mail_is_kept_in_the_outbox(client, services):
     async with services.database.session() as db:
         mail = await db.scalar(select(OutboxMail))
     assert mail.status == "kept" and "token=" in mail.body
+
+
+async def test_two_processes_delivering_at_once_send_each_mail_once(services, smtp):
+    """An API node sending right after requests and a worker's retry round, at the same
+    moment over one outbox: every mail reaches the server exactly once."""
+    inbox, port = smtp
+    configured = services.settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False}
+    )
+    api, worker = (Mailer(configured, services.database, holder=name) for name in ("a", "w"))
+    addresses = [f"fleet{n}@example.com" for n in range(45)]
+    async with services.database.session() as db:
+        for address in addresses:
+            api.queue(db, to=address, subject="Alert", body="b", user_id=None)
+    sent = await asyncio.gather(api.deliver_pending(), worker.deliver_pending(),
+                                api.deliver_pending())
+    assert sum(sent) == len(addresses)
+    assert sorted(rcpt for _, (rcpt,), _ in inbox.messages) == sorted(addresses)
+    async with services.database.session() as db:
+        mails = (await db.scalars(select(OutboxMail))).all()
+    assert {(m.status, m.claimed_by) for m in mails} == {("sent", None)}

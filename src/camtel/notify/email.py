@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.config import Settings
+from camtel.db import claims
 from camtel.db.base import utcnow
 from camtel.db.engine import Database
 from camtel.notify.models import OutboxMail
@@ -24,6 +26,13 @@ MAX_ATTEMPTS = 5
 REDACTED = "[body removed after delivery]"
 #: Headers a mail may carry besides From, To and Subject (RFC 2369 / RFC 8058 list headers).
 EXTRA_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"})
+#: A delivery round claims this many pending mails, so that two processes' rounds (an API
+#: node sending right after a request, a worker's retries) never send one mail twice.
+ROUND = 20
+_SMTP_TIMEOUT_S = 15
+#: Long enough for a round whose every mail times out.
+_LEASE = timedelta(seconds=ROUND * _SMTP_TIMEOUT_S + 60)
+DELIVERY = claims.Work("mail", OutboxMail.__table__, lambda: OutboxMail.status == "pending")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +47,12 @@ class Attachment:
 class Mailer:
     """Queues mail in the outbox and delivers it; never writes addresses or bodies to logs."""
 
-    def __init__(self, settings: Settings, database: Database) -> None:
+    def __init__(
+        self, settings: Settings, database: Database, *, holder: str = claims.HOLDER
+    ) -> None:
         self.settings = settings
         self.database = database
+        self.holder = holder
 
     @property
     def smtp_enabled(self) -> bool:
@@ -80,20 +92,32 @@ class Mailer:
         return mail
 
     async def deliver_pending(self) -> int:
-        """Send every pending mail by SMTP; returns how many went out."""
+        """Send pending mail by SMTP, a claimed round at a time until none is left that no
+        other process holds; returns how many went out."""
         if not self.smtp_enabled:
             return 0
+        sent = 0
+        while taken := await claims.claim(
+            self.database, DELIVERY, now=utcnow(), limit=ROUND, holder=self.holder, lease=_LEASE
+        ):
+            sent += await self._deliver(taken)
+            if len(taken) < ROUND:
+                break
+        return sent
+
+    async def _deliver(self, taken: list[uuid.UUID]) -> int:
+        """Send the claimed mails, each once; a failure waits for a later round."""
+        sent = 0
         async with self.database.session() as db:
             pending = (
                 await db.scalars(
                     select(OutboxMail)
-                    .where(OutboxMail.status == "pending")
+                    .where(OutboxMail.id.in_(taken))
                     .order_by(OutboxMail.created_at)
-                    .limit(100)
                 )
             ).all()
-            sent = 0
             for mail in pending:
+                mail.claimed_by = mail.claimed_until = None
                 try:
                     await self._send(mail)
                 except (aiosmtplib.SMTPException, OSError) as exc:
@@ -110,7 +134,8 @@ class Mailer:
                 # Links in mail are credentials; once delivered, the copy here is not needed.
                 mail.body, mail.headers, mail.html, mail.attachments = REDACTED, None, None, None
                 sent += 1
-            return sent
+                await db.commit()  # sent is sent: a later failure must not send it again
+        return sent
 
     async def _send(self, mail: OutboxMail) -> None:
         message = EmailMessage()
@@ -138,7 +163,7 @@ class Mailer:
             username=self.settings.smtp_username or None,
             password=self.settings.smtp_password or None,
             start_tls=None if self.settings.smtp_starttls else False,
-            timeout=15,
+            timeout=_SMTP_TIMEOUT_S,
         )
 
 

@@ -33,6 +33,9 @@ class OutboxMail(IdMixin, CreatedMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(String(300), default="")
     sent_at: Mapped[datetime | None]
+    #: The process delivering it and until when (`camtel.db.claims`, `notify.email.DELIVERY`).
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[datetime | None]
 
 
 class NotificationRule(IdMixin, CreatedMixin, Base):
