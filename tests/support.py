@@ -41,7 +41,7 @@ async def latest_token(services, email: str, marker: str = "token=") -> str:  # 
     """The token in the newest mail to `email`, read from the outbox as a person would."""
     from sqlalchemy import select
 
-    from camtel.notify.models import OutboxMail
+    from camtel.mail.models import OutboxMail
 
     async with services.database.session() as db:
         mail = await db.scalar(

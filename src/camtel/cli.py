@@ -276,7 +276,7 @@ def outbox_list(limit: int = 20) -> None:
     """Recent mail, newest first (addresses shown only here, to the operator)."""
     from sqlalchemy import select
 
-    from camtel.notify.models import OutboxMail
+    from camtel.mail.models import OutboxMail
 
     rows = _once(
         _query(select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(limit))
@@ -303,7 +303,7 @@ def outbox_show(
 
     from sqlalchemy import select
 
-    from camtel.notify.models import OutboxMail
+    from camtel.mail.models import OutboxMail
 
     query = select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(1)
     if to:

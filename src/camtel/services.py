@@ -13,8 +13,8 @@ from camtel.bus.live import LiveHub
 from camtel.config import Settings
 from camtel.db.base import utcnow
 from camtel.db.engine import Database
+from camtel.mail.outbox import Mailer
 from camtel.notify.dispatcher import Dispatcher
-from camtel.notify.email import Mailer
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from camtel.accounts.email_change import new_address
 from camtel.accounts.models import EmailToken
 from camtel.accounts.tokens import token_hash
 from camtel.errors import Invalid
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from support import PASSWORD, latest_token, sign_up
 
 CHANGE = "/api/v1/me/email"

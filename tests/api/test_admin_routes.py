@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from privacy_support import make_operator
 from support import join, sign_up
 

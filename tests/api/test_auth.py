@@ -83,7 +83,7 @@ async def test_registering_a_known_address_answers_as_for_a_new_one(client, serv
 async def _newest_mail(services, address: str):  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from camtel.notify.models import OutboxMail
+    from camtel.mail.models import OutboxMail
 
     async with services.database.session() as db:
         return await db.scalar(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from camtel.privacy import contact
 from camtel.privacy.models import ContactMessage
 from privacy_support import make_operator, privacy_client

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from camtel.sales import bookings
 from camtel.sales.models import DemoBooking
 from privacy_support import make_operator

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from camtel.accounts.models import OrganizationInvitation
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from camtel.privacy.retention import sweep
 from support import join, sign_up
 

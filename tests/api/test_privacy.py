@@ -11,7 +11,7 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy import func, select, text
 
 from camtel.accounts.ratelimit import RateLimiter
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from camtel.privacy import contact, policies
 from camtel.privacy.models import (
     AnalyticsDaily,

@@ -298,7 +298,7 @@ async def test_a_guardian_sees_their_decisions_per_kind(client, services):
 async def _mail_body(services, address: str) -> str:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from camtel.notify.models import OutboxMail
+    from camtel.mail.models import OutboxMail
 
     async with services.database.session() as db:
         mail = await db.scalar(

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from camtel.privacy.retention import sweep
 from camtel.sales import catalogue
 from camtel.sales.models import Lead

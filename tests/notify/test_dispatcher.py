@@ -14,7 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from camtel.notify.models import InboxItem, OutboxMail, Webhook
+from camtel.mail.models import OutboxMail
+from camtel.notify.models import InboxItem, Webhook
 from notify_helpers import (
     Receiver,
     add_rule,

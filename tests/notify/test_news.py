@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from camtel.accounts.service import create_account
 from camtel.app import build_api
+from camtel.mail.models import OutboxMail
 from camtel.notify import news
-from camtel.notify.models import OutboxMail
 from camtel.privacy import consent
 from camtel.privacy.consent import Channel, Outcome, Purpose
 from camtel.privacy.models import ConsentRecord

@@ -14,9 +14,10 @@ from camtel.accounts.models import Membership
 from camtel.accounts.roles import Role
 from camtel.devices.models import Position
 from camtel.events.models import Event
+from camtel.mail.models import OutboxMail
 from camtel.media import cleanup
 from camtel.media.models import Media
-from camtel.notify.models import InboxItem, OutboxMail
+from camtel.notify.models import InboxItem
 from camtel.privacy.retention import sweep
 from camtel.privacy.rights_models import LegalHold
 from media_helpers import media_world, settled, upload

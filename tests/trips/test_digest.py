@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from camtel.app import build_api
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from camtel.trips.digest import compose, digest_day, send_digests, who_is_due
 from camtel.trips.models import DigestLog
 from camtel.trips.reports import Summary

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from camtel.accounts import service as accounts
 from camtel.accounts.models import User
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from conftest import check_accessibility, sign_in
 from support import PASSWORD
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import select
 
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from camtel.sales.models import DemoBooking
 from conftest import SCREENS, check_accessibility, sign_in
 from privacy_support import make_operator

@@ -9,7 +9,7 @@ import time
 import httpx
 from sqlalchemy import select
 
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from conftest import Person, check_accessibility, sign_in
 from support import PASSWORD, sign_up
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import select
 
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from conftest import SCREENS
 from notify_helpers import World, store_event
 from support import PASSWORD, sign_up

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import select
 
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 from camtel.sales.models import Lead
 from conftest import SCREENS, check_accessibility
 

@@ -15,7 +15,7 @@ from camtel.accounts.contact import ContactError, normalise_email
 from camtel.accounts.models import AuthSession, EmailToken, User
 from camtel.accounts.tokens import new_token, token_hash
 from camtel.errors import Conflict, Invalid, NotFound, Unauthorized
-from camtel.notify.email import Mailer
+from camtel.mail.outbox import Mailer
 
 log = logging.getLogger(__name__)
 

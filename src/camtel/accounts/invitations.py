@@ -22,7 +22,7 @@ from camtel.accounts.models import Membership, Organization, OrganizationInvitat
 from camtel.accounts.roles import Role, can_assign, can_invite
 from camtel.accounts.service import find_by_email
 from camtel.errors import Conflict, Forbidden, Invalid, NotFound
-from camtel.notify.email import Mailer
+from camtel.mail.outbox import Mailer
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from camtel.accounts.models import AuthSession, EmailToken, Membership, Organiza
 from camtel.accounts.roles import Role
 from camtel.accounts.tokens import close_all_sessions, token_hash
 from camtel.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from camtel.notify.email import Mailer
+from camtel.mail.outbox import Mailer
 
 ADULT_AGE = 18
 SERVICE_WORDS = ("camtel",)

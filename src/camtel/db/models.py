@@ -5,6 +5,7 @@ from camtel.db.base import Base
 from camtel.devices import models as devices_models
 from camtel.events import models as events_models
 from camtel.geofences import models as geofences_models
+from camtel.mail import models as mail_models
 from camtel.media import models as media_models
 from camtel.notify import models as notify_models
 from camtel.privacy import audit as audit_models
@@ -21,6 +22,7 @@ __all__ = [
     "devices_models",
     "events_models",
     "geofences_models",
+    "mail_models",
     "media_models",
     "metadata",
     "notify_models",

@@ -30,8 +30,8 @@ from camtel.db.base import new_id, utcnow
 from camtel.db.engine import Database
 from camtel.devices.models import Device
 from camtel.events.models import Event
+from camtel.mail.outbox import Mailer
 from camtel.notify import inbox, rules
-from camtel.notify.email import Mailer
 from camtel.notify.email_channel import EmailChannel
 from camtel.notify.models import InboxItem, NotificationRule, Webhook
 from camtel.notify.webhooks import WebhookChannel, WebhookPolicy, event_body

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from camtel.notify.email import Mailer
+from camtel.mail.outbox import Mailer
 
 log = logging.getLogger(__name__)
 

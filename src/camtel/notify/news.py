@@ -27,7 +27,7 @@ from camtel import keyfiles
 from camtel.accounts.models import User
 from camtel.accounts.service import is_minor
 from camtel.errors import Invalid
-from camtel.notify.email import Mailer
+from camtel.mail.outbox import Mailer
 from camtel.privacy import consent
 from camtel.privacy.consent import Channel, Decision, Outcome, Purpose
 from camtel.privacy.models import ConsentRecord

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from camtel.accounts.contact import ContactError, normalise_email
 from camtel.accounts.service import find_by_email
 from camtel.errors import Invalid
-from camtel.notify.email import Mailer
+from camtel.mail.outbox import Mailer
 from camtel.privacy.models import ContactMessage
 
 log = logging.getLogger(__name__)

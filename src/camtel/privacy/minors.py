@@ -23,7 +23,7 @@ from camtel.accounts.service import find_by_email, is_minor
 from camtel.accounts.tokens import token_hash
 from camtel.db.base import utcnow
 from camtel.errors import Conflict, Forbidden, Invalid, NotFound
-from camtel.notify.email import Mailer
+from camtel.mail.outbox import Mailer
 from camtel.privacy import consent
 from camtel.privacy.consent import Channel, Decision, Outcome, Purpose
 from camtel.privacy.models import ConsentRecord, GuardianInvitation

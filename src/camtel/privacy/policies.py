@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import User
 from camtel.errors import Conflict, Invalid, NotFound
-from camtel.notify.email import Mailer
+from camtel.mail.outbox import Mailer
 from camtel.privacy import consent
 from camtel.privacy.consent import Channel, Decision, Outcome, Purpose
 from camtel.privacy.models import ConsentRecord, PolicyVersion

@@ -20,7 +20,7 @@ from camtel.accounts.service import find_by_email
 from camtel.db.models import metadata
 from camtel.devices.models import Device
 from camtel.errors import Invalid, NotFound
-from camtel.notify.email import Mailer
+from camtel.mail.outbox import Mailer
 from camtel.privacy.models import Breach, BreachNotification, Disclosure, DisclosureSubject
 from camtel.privacy.registry import REGISTRY, Category
 

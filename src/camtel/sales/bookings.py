@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import User
 from camtel.errors import Conflict, Invalid
-from camtel.notify.email import Attachment, Mailer
+from camtel.mail.outbox import Attachment, Mailer
 from camtel.sales import ics, mails
 from camtel.sales.availability import Availability, offered, refusal
 from camtel.sales.leads import owner_id, token_hash

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from camtel.accounts.models import User
 from camtel.accounts.service import find_by_email
 from camtel.errors import Invalid
-from camtel.notify.email import Mailer
+from camtel.mail.outbox import Mailer
 from camtel.privacy import audit, consent
 from camtel.privacy.consent import Channel, Outcome, Purpose
 from camtel.sales import mails

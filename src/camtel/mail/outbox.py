@@ -1,4 +1,5 @@
-"""The email channel: mail is written to the outbox, then delivered by SMTP when configured."""
+"""The outbox: mail is written to it in the caller's transaction, then delivered by SMTP when
+configured (each mail claimed by one process, retried, its body cleared once sent)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from camtel.config import Settings
 from camtel.db import claims
 from camtel.db.base import utcnow
 from camtel.db.engine import Database
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
 
 log = logging.getLogger(__name__)
 

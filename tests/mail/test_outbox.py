@@ -12,8 +12,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from camtel.app import build_api
-from camtel.notify.email import Mailer
-from camtel.notify.models import OutboxMail
+from camtel.mail.models import OutboxMail
+from camtel.mail.outbox import Mailer
 from camtel.services import Services
 
 
