@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
@@ -81,10 +82,7 @@ async def start_chores(services: Services) -> Callable[[], Awaitable[None]]:
     transcoder = Transcoder(services)
     chores = [
         asyncio.create_task(services.dispatcher.run()),
-        asyncio.create_task(_deliver_mail(services)),
-        asyncio.create_task(_sweep(services)),
-        asyncio.create_task(_months_ahead(services)),
-        asyncio.create_task(_digests(services)),
+        *(asyncio.create_task(repeat(chore), name=chore.name) for chore in schedule(services)),
         asyncio.create_task(analyzer.run()),
         asyncio.create_task(redactor.run()),
         asyncio.create_task(transcoder.run()),
@@ -172,55 +170,67 @@ def build_api(services: Services, *, chores: bool = True) -> FastAPI:
     return app
 
 
-async def _deliver_mail(services: Services, every_s: float = 60.0) -> None:
-    """Retry undelivered mail now and then (a send also happens right after each request)."""
+@dataclass(frozen=True, slots=True)
+class Chore:
+    """One background job on a schedule: run every `every_s` seconds; a failure is logged and
+    the job runs again at its next time, never holding back another chore."""
+
+    name: str
+    every_s: float
+    run: Callable[[], Awaitable[object]]
+
+
+def schedule(services: Services) -> list[Chore]:
+    """Everything the `all` and `worker` roles run on a clock, one chore per schedule."""
+    database, clock, settings = services.database, services.clock, services.settings
+
+    async def retention_rows() -> None:
+        async with database.session() as db:
+            await retention.sweep(db, now=clock())
+
+    async def analytics_rollup() -> None:
+        async with database.session() as db:
+            await analytics.rollup(db, today=clock().date())
+
+    async def export_files() -> None:
+        export_jobs.sweep(settings.data_dir, clock())
+
+    async def recordings() -> None:
+        await media_cleanup.sweep(database, media_service.library(services), now=clock())
+
+    async def share_links() -> None:
+        await media_shares.sweep(database, now=clock(), keep_days=settings.share_keep_days)
+
+    async def months_ahead() -> None:  # PostgreSQL's partitions; nothing on SQLite
+        async with database.engine.begin() as db:
+            await partitions.ensure(db, clock())
+
+    async def digests() -> None:  # idempotent per person and day
+        await send_digests(services, clock())
+        await services.mailer.deliver_pending()
+
+    hour = 3600.0
+    return [
+        # A send also happens right after each request that queues mail; this retries.
+        Chore("mail retries", 60.0, services.mailer.deliver_pending),
+        Chore("retention of rows", hour, retention_rows),
+        Chore("analytics rollup", hour, analytics_rollup),
+        Chore("export files", hour, export_files),
+        Chore("retention of recordings", hour, recordings),
+        Chore("share links", hour, share_links),
+        Chore("months ahead", 24 * hour, months_ahead),
+        Chore("daily digests", 600.0, digests),
+    ]
+
+
+async def repeat(chore: Chore) -> None:
+    """Run a chore on its schedule until cancelled."""
     while True:
         try:
-            await services.mailer.deliver_pending()
+            await chore.run()
         except Exception:
-            log.exception("mail delivery round failed")
-        await asyncio.sleep(every_s)
-
-
-async def _sweep(services: Services, every_s: float = 3600.0) -> None:
-    """Apply retention every hour."""
-    while True:
-        try:
-            async with services.database.session() as db:
-                await retention.sweep(db, now=services.clock())
-                await analytics.rollup(db, today=services.clock().date())
-            export_jobs.sweep(services.settings.data_dir, services.clock())
-            await media_cleanup.sweep(
-                services.database, media_service.library(services), now=services.clock()
-            )
-            await media_shares.sweep(
-                services.database, now=services.clock(), keep_days=services.settings.share_keep_days
-            )
-        except Exception:
-            log.exception("retention sweep failed")
-        await asyncio.sleep(every_s)
-
-
-async def _months_ahead(services: Services, every_s: float = 86400.0) -> None:
-    """Make the partitions of the coming months every day (PostgreSQL; nothing on SQLite)."""
-    while True:
-        try:
-            async with services.database.engine.begin() as db:
-                await partitions.ensure(db, services.clock())
-        except Exception:
-            log.exception("making the coming months' partitions failed")
-        await asyncio.sleep(every_s)
-
-
-async def _digests(services: Services, every_s: float = 600.0) -> None:
-    """Mail the daily digest once its hour has come (idempotent per person and day)."""
-    while True:
-        try:
-            await send_digests(services, services.clock())
-            await services.mailer.deliver_pending()
-        except Exception:
-            log.exception("digest round failed")
-        await asyncio.sleep(every_s)
+            log.exception("chore failed", extra={"chore": chore.name})
+        await asyncio.sleep(chore.every_s)
 
 
 class CamtelAPI(FastAPI):
