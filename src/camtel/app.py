@@ -48,7 +48,7 @@ from camtel.media import shares as media_shares
 from camtel.media.analysis import Analyzer
 from camtel.media.derivatives import Redactor, Transcoder
 from camtel.notify.dispatcher import EventRecord
-from camtel.privacy import access_log, analytics, erasure, export_jobs, retention
+from camtel.privacy import analytics, erasure, export_jobs, retention
 from camtel.privacy.residency import residency_problem
 from camtel.sales import catalogue
 from camtel.services import Services
@@ -119,7 +119,7 @@ def build_api(services: Services, *, chores: bool = True) -> FastAPI:
         yield
         if stop_chores is not None:
             await stop_chores()
-        await access_log.settle()  # failed sign-ins still being written
+        await services.background.settle()  # failed sign-ins being logged, exports
         await services.database.dispose()
 
     app = CamtelAPI(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from camtel.accounts.ratelimit import RateLimiter
+from camtel.background import Background
 from camtel.bus.live import LiveHub
 from camtel.config import Settings
 from camtel.db.base import utcnow
@@ -41,6 +42,8 @@ class Services:
     mailer: Mailer
     limiters: Limiters
     live: LiveHub = field(default_factory=LiveHub)
+    #: Work requests start and do not wait for; the lifespan settles it at shutdown.
+    background: Background = field(default_factory=Background)
     #: Called with (protocol, unique_id) when a device is registered or deleted, so that
     #: caches of "which device is this" (the gateways') learn it at once. In a split
     #: deployment camtel.bus.fanout listens here too and tells the other processes; it

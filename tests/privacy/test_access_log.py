@@ -19,7 +19,6 @@ from camtel.accounts.models import User
 from camtel.app import build_api
 from camtel.db.engine import Database
 from camtel.devices.models import Position
-from camtel.privacy import access_log
 from camtel.privacy.access_log import (
     DeviceAccessLog,
     address_hash,
@@ -155,7 +154,7 @@ async def test_sign_ins_are_logged_with_hashed_addresses(client, services, caplo
             "/api/v1/auth/token", json={"email": "nobody@example.com", "password": "whatever1"}
         )
         assert stranger.status_code == 401
-        await access_log.settle()
+        await services.background.settle()
 
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         answer = await phone.get("/api/v1/me/access-log", headers=headers)
@@ -208,7 +207,7 @@ async def test_unconfirmed_account_failing_to_sign_in_is_logged(client, services
     assert made.status_code == 202, made.text
     refused = await client.post("/api/v1/auth/session", json={"email": email, "password": PASSWORD})
     assert refused.status_code == 403
-    await access_log.settle()
+    await services.background.settle()
     async with services.database.session() as db:
         user_id = await db.scalar(select(User.id).where(User.email == email))
     [row] = await _rows(services, AccessLogEntry, user_id=user_id)

@@ -191,7 +191,9 @@ async def _sign_in(request: Request, db: Db, services: Svc, kind: str):  # type:
             db, email=creds.email, password=creds.password, otp=creds.otp, now=now
         )
     except (Unauthorized, Forbidden) as exc:
-        access_log.note_failed_sign_in(services.database, email=creds.email, seen=seen, error=exc)
+        access_log.note_failed_sign_in(
+            services.background, services.database, email=creds.email, seen=seen, error=exc
+        )
         raise
     access_log.note_sign_in(db, user_id=user.id, seen=seen)
     services.limiters.per_account.reset(_account_key(creds.email))

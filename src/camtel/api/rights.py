@@ -36,9 +36,6 @@ router = APIRouter(tags=["privacy"])
 
 CHUNK = 64 * 1024
 
-#: Export jobs running in this process (kept so they are not garbage-collected).
-_jobs: set = set()
-
 
 def _stream(spooled: Any) -> Iterator[bytes]:
     spooled.seek(0)
@@ -72,16 +69,16 @@ async def export_me(
         )
         db.add(request)
         await db.commit()
-        _jobs.add(
-            export_jobs.start(
+        services.background.spawn(
+            export_jobs.run(
                 services.database,
                 request_id=request.id,
                 data_dir=services.settings.data_dir,
                 hooks=services.export_hooks,
                 clock=services.clock,
-            )
+            ),
+            name="privacy-export",
         )
-        _jobs.difference_update({t for t in _jobs if t.done()})
         location = f"/api/v1/me/exports/{request.id}"
         return JSONResponse(
             {"id": str(request.id), "status": "processing", "url": location},

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.service import find_by_email
+from camtel.background import Background
 from camtel.db.base import new_id, utcnow
 from camtel.db.engine import Database
 from camtel.privacy.diagnostics import load_key, pseudonym
@@ -157,26 +158,14 @@ def note_sign_in(db: AsyncSession, *, user_id: uuid.UUID, seen: Seen) -> None:
     db.add(_entry(user_id, seen, SIGN_IN, ""))
 
 
-#: Failed sign-ins being written (kept so that they are not garbage-collected).
-_pending: set[asyncio.Task[None]] = set()
-
-
-def note_failed_sign_in(database: Database, *, email: str, seen: Seen, error: Exception) -> None:
+def note_failed_sign_in(
+    background: Background, database: Database, *, email: str, seen: Seen, error: Exception
+) -> None:
     """Log a refused sign-in when the account exists. Done in a task after the answer, so
     that answering takes as long for an unknown address as for a known one."""
-    task = asyncio.get_running_loop().create_task(
-        _failed(database, email, seen, failure_reason(error))
+    background.spawn(
+        _failed(database, email, seen, failure_reason(error)), name="failed-sign-in-log"
     )
-    _pending.add(task)
-    task.add_done_callback(_pending.discard)
-
-
-async def settle() -> None:
-    """Wait for failed sign-ins still being written (tests, shutdown)."""
-    loop = asyncio.get_running_loop()
-    while mine := [t for t in _pending if t.get_loop() is loop]:
-        await asyncio.gather(*mine, return_exceptions=True)
-    _pending.clear()  # any left belong to a loop that is gone (tests run one per test)
 
 
 async def _failed(database: Database, email: str, seen: Seen, reason: str) -> None:
