@@ -4,12 +4,12 @@ webhook. Real TCP terminal, real SMTP server, real HTTP endpoints on loopback.""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import hashlib
 import hmac
 import json
+import re
 import socket
 from datetime import UTC, datetime, timedelta
 
@@ -157,8 +157,8 @@ async def test_crossings_reach_every_channel_once(services):
                     await terminal.send(0x0200, location_body(lat, lon, bcd(fix), 50.0))
                     assert (await terminal.reply())[0] == 0x8001
 
-                async def stored() -> list[dict]:
-                    events = (
+                async def all_crossings() -> list[dict]:
+                    return (
                         await client.get(
                             "/api/v1/events",
                             headers=headers,
@@ -169,6 +169,9 @@ async def test_crossings_reach_every_channel_once(services):
                             },
                         )
                     ).json()
+
+                async def stored() -> list[dict] | None:
+                    events = await all_crossings()
                     return events if len(events) >= 4 else None
 
                 events = await eventually(stored, timeout=10)
@@ -181,7 +184,43 @@ async def test_crossings_reach_every_channel_once(services):
                     )
 
                 await eventually(delivered, timeout=15)
-                await asyncio.sleep(0.5)  # nothing more may arrive
+
+                # Nothing more may arrive. Proof that the system is done with the four: a
+                # fifth crossing (back into the circle), sent after they were delivered, goes
+                # the same way behind them (pipeline, dispatcher, each channel's queue in
+                # order); once it has arrived everywhere, a second copy of one of the four
+                # would have arrived too.
+                for n in range(len(ROUTE), len(ROUTE) + 3):
+                    fix = start + timedelta(seconds=60 * n)
+                    await terminal.send(0x0200, location_body(22.5400, 114.0800, bcd(fix), 50.0))
+                    assert (await terminal.reply())[0] == 0x8001
+                first = {e["id"] for e in events}
+
+                async def marker_stored() -> dict | None:
+                    later = [e for e in await all_crossings() if e["id"] not in first]
+                    return later[0] if later else None
+
+                marker = await eventually(marker_stored, timeout=10)
+                marker_time = datetime.fromisoformat(marker["time"])
+
+                def mailed_at(message: email.message.EmailMessage) -> datetime | None:
+                    when = re.search(r"^When: (\S+)", message.get_content(), re.MULTILINE)
+                    return datetime.fromisoformat(when.group(1)) if when else None
+
+                async def marker_delivered() -> bool:
+                    return (
+                        marker["id"] in {json.loads(r.body)["id"] for r in hook.requests}
+                        and marker["id"]
+                        in {browser.decrypt(r.body)["event_id"] for r in push.requests}
+                        and any(
+                            (at := mailed_at(m)) is not None
+                            and abs((at - marker_time).total_seconds()) < 1
+                            for m in inbox.messages[mailed_before:]
+                        )
+                    )
+
+                await eventually(marker_delivered, timeout=15)
+                after = await all_crossings()
                 terminal.close()
 
             crossings = sorted((e["attributes"]["fence_name"], e["type"]) for e in events)
@@ -191,21 +230,32 @@ async def test_crossings_reach_every_channel_once(services):
                 ("Depot", "geofence_enter"),
                 ("Depot", "geofence_exit"),
             ]
+            assert sorted(e["id"] for e in after) == sorted([*first, marker["id"]]), (
+                "each crossing is stored once"
+            )
+            assert (marker["attributes"]["fence_name"], marker["type"]) == (
+                "Customer",
+                "geofence_enter",
+            )
             notes = (await client.get("/api/v1/notifications", headers=headers)).json()
-            assert sorted(n["event_id"] for n in notes) == sorted(e["id"] for e in events)
-        assert len(hook.requests) == 4
+            assert sorted(n["event_id"] for n in notes) == sorted(e["id"] for e in after)
+        # Each of the four crossings, and the fifth, reached every channel exactly once.
+        assert len(hook.requests) == 5
         for request in hook.requests:
             signature = hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
             assert request.headers["x-camtel-signature"] == f"sha256={signature}"
         assert sorted(json.loads(r.body)["id"] for r in hook.requests) == sorted(
-            e["id"] for e in events
+            e["id"] for e in after
         )
-        assert len(push.requests) == 4
+        assert len(push.requests) == 5
         assert sorted(browser.decrypt(r.body)["event_id"] for r in push.requests) == sorted(
-            e["id"] for e in events
+            e["id"] for e in after
         )
         mails = inbox.messages[mailed_before:]
-        assert len(mails) == 4 and all(m["To"] == "dispatch@example.com" for m in mails)
+        assert len(mails) == 5 and all(m["To"] == "dispatch@example.com" for m in mails)
+        assert sorted(mailed_at(m) for m in mails) == sorted(
+            datetime.fromisoformat(e["time"]).replace(microsecond=0) for e in after
+        )
     finally:
         controller.stop()
         await world.database.dispose()

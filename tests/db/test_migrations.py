@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,6 +15,8 @@ from camtel.config import Settings, sync_url
 from camtel.db import migrate
 from camtel.db.models import metadata
 from camtel.db.partitions import include_name
+
+ON_SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
 def test_migrations_match_models(settings):
@@ -36,18 +39,16 @@ def test_upgrade_is_idempotent(settings):
     assert migrate.current(settings.sqlalchemy_url) == before
 
 
-async def test_sqlite_pragmas(services, engine):
-    if engine != "sqlite":
-        return
+@ON_SQLITE
+async def test_sqlite_pragmas(services):
     async with services.database.session() as db:
         assert (await db.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await db.execute(text("PRAGMA secure_delete"))).scalar() == 1
         assert (await db.execute(text("PRAGMA foreign_keys"))).scalar() == 1
 
 
-async def test_erased_rows_do_not_linger_in_the_sqlite_file(client, services, engine):
-    if engine != "sqlite":
-        return
+@ON_SQLITE
+async def test_erased_rows_do_not_linger_in_the_sqlite_file(client, services):
     from support import sign_up
 
     headers, _ = await sign_up(client, services, "linger@example.com")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from camtel.notify.dispatcher import Dispatcher
 from camtel.notify.models import Webhook, WebhookDelivery
 from camtel.notify.webhooks import WebhookPolicy, backoff, sign
-from notify_helpers import Receiver, make_world, running, serve, store_event
+from notify_helpers import Receiver, eventually, make_world, running, serve, store_event
 
 FAST = WebhookPolicy(timeout_s=0.3, max_attempts=3, backoff_s=0.05, disable_after=3)
 
@@ -124,7 +124,15 @@ async def test_a_deleted_webhook_gets_nothing_more(services):
         async with running(_dispatcher(services, policy, webhook_allow_private=True)) as d:
             d.events_stored([await store_event(services, world)])
             await asyncio.wait_for(receiver.arrived.wait(), 5)
+            lane = d.webhooks._lanes[hook_id]
+            assert lane.state is not None, "the lane has read its webhook for attempt 1"
             async with services.database.session() as db:
                 await db.delete(await db.get(Webhook, hook_id))
-            await asyncio.sleep(1.0)
+
+            # Before its retry the lane reads its webhook again (fresh) and, finding it gone,
+            # forgets it (state None) and drops the event: wait for that, not for a while.
+            async def retry_found_it_gone() -> bool:
+                return lane.state is None and lane.queue.empty()
+
+            await eventually(retry_found_it_gone, timeout=5)
     assert len(receiver.requests) == 1
