@@ -15,10 +15,10 @@ from nats_support import FAST, NATS_URL, BusFactory
 from camtel.bus import Envelope, from_url
 from camtel.bus.base import partition_of
 from camtel.bus.nats import NatsBus
+from camtel.dedup import dedup_key
 from camtel.gateways.registry import DeviceRef
 from camtel.gateways.sink import Sink
 from camtel.messages import Position
-from camtel.pipeline.filter import dedup_key
 
 T0 = datetime(2026, 3, 15, 8, 0, tzinfo=UTC)
 

@@ -16,10 +16,11 @@ from sqlalchemy import event, select
 
 from camtel.accounts.models import Membership, Organization, User
 from camtel.devices.models import Device, PendingDevice
-from camtel.gateways.registry import DeviceRef, Registry, may_collect_location
+from camtel.gateways.registry import DeviceRef, Registry
 from camtel.privacy import consent
 from camtel.privacy.consent import Channel, Outcome, Purpose
 from camtel.privacy.rights_models import PrivacyRequest
+from camtel.privacy.tracking import may_collect_location
 from camtel.services import Services
 from ingest_helpers import running_ingest
 

@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 import skimage.data
 
+from camtel.media import detect as detection
 from camtel.media import redact
-from camtel.media.redact import Box, Hold, RedactionError, blur_regions, detect, expand, redact_file
+from camtel.media.detect import DetectorMissing, detect
+from camtel.media.redact import RedactionError, blur_regions, redact_file
+from camtel.media.redact_boxes import Box, Hold, expand, merge, padded, scale
 
 WIDTH, HEIGHT, FPS, SECONDS = 480, 270, 15, 2
 PLATE_TEXT = "AB 123 CD"
@@ -101,7 +104,17 @@ def test_detect_from_worker_threads_matches_the_calling_thread() -> None:
 def test_merge_joins_overlapping_finds_of_one_kind() -> None:
     a, b = Box(10, 10, 40, 40, "face"), Box(15, 12, 40, 40, "face")
     plate = Box(20, 20, 40, 10, "plate")
-    assert redact.merge([a, b, plate]) == [Box(10, 10, 45, 42, "face"), plate]
+    assert merge([a, b, plate]) == [Box(10, 10, 45, 42, "face"), plate]
+
+
+def test_scale_rounds_outwards_and_padded_uses_each_kinds_margin() -> None:
+    assert scale(Box(3, 5, 7, 9, "face"), 0.5) == Box(1, 2, 4, 5, "face")
+    assert scale(Box(10, 10, 10, 10, "plate"), 2.0) == Box(20, 20, 20, 20, "plate")
+    face, plate = Box(100, 100, 20, 20, "face"), Box(100, 100, 40, 8, "plate")
+    assert padded([face, plate], 1000, 1000) == [
+        Box(94, 94, 32, 32, "face"),
+        Box(90, 98, 60, 12, "plate"),
+    ]
 
 
 # Photos
@@ -359,3 +372,17 @@ def test_missing_file_and_unknown_kind(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("x")
     with pytest.raises(RedactionError, match="only 'video' and 'photo'"):
         redact_file(tmp_path / "a.txt", tmp_path / "out", "audio")
+
+
+def test_a_missing_detector_fails_the_redaction(
+    astronaut_jpeg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without OpenCV's cascades nothing could be blurred: the copy is refused, not made bare."""
+
+    def missing() -> None:
+        raise DetectorMissing("the OpenCV cascade haarcascade_frontalface_default.xml is missing")
+
+    monkeypatch.setattr(detection, "_cascades", missing)
+    with pytest.raises(RedactionError, match=r"cascade .* is missing"):
+        redact_file(astronaut_jpeg, tmp_path / "shared.jpg", "photo")
+    assert list(tmp_path.iterdir()) == []

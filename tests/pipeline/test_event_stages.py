@@ -23,7 +23,8 @@ from camtel.geofences.book import FenceBook
 from camtel.geofences.models import Geofence, GeofenceDevice
 from camtel.ingest import Ingest
 from camtel.messages import Position
-from camtel.pipeline.stages import DeviceState, build_stages
+from camtel.pipeline.stages import build_stages
+from camtel.pipeline.state import DeviceState
 from geofence_helpers import geofence_client
 from ingest_helpers import OFF, Terminal, free_port, make_device
 from support import sign_up

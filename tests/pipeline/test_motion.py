@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from camtel import geo
 from camtel.messages import Position
 from camtel.pipeline import motion
 
@@ -19,7 +20,16 @@ def at(seconds: int, lat: float, lon: float = 13.4, speed: float | None = 40.0,
 
 
 def test_distance_of_one_degree_of_latitude():
-    assert motion.distance_m(at(0, 52.0), at(0, 53.0)) == pytest.approx(111_195, rel=1e-3)
+    assert geo.distance_m(at(0, 52.0), at(0, 53.0)) == pytest.approx(111_195, rel=1e-3)
+
+
+def test_distance_is_the_haversine_stored_values_were_made_with():
+    """`distance_m` of stored positions and trip lengths use this very formula and radius,
+    not the WGS 84 geodesic: the numbers must not move by a metre."""
+    berlin, paris = at(0, 52.52, 13.405), at(0, 48.8566, 2.3522)
+    assert geo.distance_m(berlin, paris) == 877464.5379215094
+    assert geo.distance_m(at(0, 0.0, 179.9), at(0, 0.0, -179.9)) == 22239.016046706758
+    assert geo.kmh(1000.0, 3600.0) == 1.0
 
 
 def test_distance_adds_up_consecutive_fixes():

@@ -6,9 +6,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from camtel.bus.base import Envelope
+from camtel.dedup import dedup_key
 from camtel.messages import Position
-from camtel.pipeline.filter import dedup_key
-from camtel.pipeline.stages import DeviceState, build_stages, with_computed
+from camtel.pipeline.stages import build_stages, with_computed
+from camtel.pipeline.state import DeviceState
 
 T0 = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from camtel.bus import Envelope, MemoryBus
+from camtel.dedup import dedup_key
 from camtel.devices.models import Device
 from camtel.devices.models import Position as Row
 from camtel.messages import Position
-from camtel.pipeline.filter import dedup_key
 from camtel.pipeline.stages import STAGES
 from camtel.pipeline.store import Store, StoreError
 from camtel.pipeline.worker import Worker

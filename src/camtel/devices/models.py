@@ -66,7 +66,7 @@ class Position(Base):
     The key (device, time, dedup) makes a repeated delivery a no-op and keeps a device's fixes
     together in time order: in SQLite the table *is* that key's B-tree (`WITHOUT ROWID`), so a
     day of one device is read from consecutive pages. `dedup` is a 64-bit digest of what the
-    fix says (`pipeline.filter.dedup_key`). Attributes most fixes carry have typed columns and
+    fix says (`camtel.dedup.dedup_key`). Attributes most fixes carry have typed columns and
     the rest is `extra` (`devices.position_attributes`); `attributes` gives them back as one
     dictionary and takes one.
     """

@@ -391,7 +391,7 @@ async def list_pending(
 async def tracking_devices(db: AsyncSession, *, user_id: uuid.UUID) -> list[tuple[str, str]]:
     """(protocol, unique_id) of every device whose positions are this person's: the devices
     they drive, and the driverless devices of organisations that are only theirs (the same
-    rule as `camtel.gateways.registry.tracked_person`)."""
+    rule as `camtel.privacy.tracking.tracked_person`)."""
     mine = select(Membership.organization_id).where(Membership.user_id == user_id)
     only_mine = (
         select(Membership.organization_id)

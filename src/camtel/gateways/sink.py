@@ -19,10 +19,10 @@ from typing import Protocol
 
 from camtel.bus.base import Bus, Envelope
 from camtel.db.base import utcnow
+from camtel.dedup import dedup_key
 from camtel.gateways.names import label
 from camtel.gateways.registry import DeviceRef, Registry
 from camtel.messages import Command, MediaChunk, Message, Position
-from camtel.pipeline.filter import dedup_key
 from camtel.privacy.access_log import DeviceAccessLog
 
 log = logging.getLogger(__name__)

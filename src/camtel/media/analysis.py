@@ -3,6 +3,7 @@
 The heavy work (PyAV decoding, track parsing) runs in worker processes, never on the event
 loop; a crash or hang of one file fails that file with a reason and the worker goes on. The
 stored bytes are never altered: analysis reads a decrypted working copy that it removes after.
+What the file is comes from `sniff.py` and the G-sensor peaks from `peaks.py`, both pure.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import math
 import multiprocessing
 import os
 import secrets
@@ -28,6 +28,8 @@ from camtel.db import claims
 from camtel.events.models import Event
 from camtel.media import derivatives, service
 from camtel.media.models import Media, MediaTrack
+from camtel.media.peaks import Peak, find_peaks
+from camtel.media.sniff import DESCRIPTIONS, HEAD_BYTES, IMAGES, sniff
 from camtel.media.transcode import needs_copy
 
 if TYPE_CHECKING:
@@ -35,8 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HARSH_G = 0.5
-COLLISION_G = 2.0
 THUMB_WIDTH = 320
 MAX_STORED_GSENSOR = 20_000
 JOB_TIMEOUT_S = 900.0
@@ -54,97 +54,13 @@ ANALYSIS = claims.Work(
 # Pure decisions
 
 
-def sniff(head: bytes) -> str:
-    """What the first bytes say the file is: jpeg, png, mp4, avi, ts, mkv or unknown."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
-        return "mp4"
-    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
-        return "avi"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "mkv"
-    if head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47"):
-        return "ts"
-    return "unknown"
-
-
-IMAGES = {"jpeg": "a JPEG image", "png": "a PNG image"}
-
-
 def kind_problem(claimed: str, found: str) -> str | None:
     """Why the bytes do not match what the upload said, or None when they do."""
     if claimed == "video" and found in IMAGES:
-        return f"the file is {IMAGES[found]}, not a video (its name or type says video)"
+        return f"the file is {DESCRIPTIONS[found]}, not a video (its name or type says video)"
     if claimed == "photo" and found not in IMAGES and found != "unknown":
         return None  # a video named .jpg: analysed as the video it is
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Peak:
-    """A G-sensor peak: when, how strong (g, gravity removed) and what it counts as."""
-
-    offset_s: float
-    g: float
-    type: str
-
-
-def _moving_mean(times: list[float], values: list[float], half_s: float) -> list[float]:
-    """Centred moving mean over ±half_s seconds, with two pointers (any sample rate)."""
-    out: list[float] = []
-    lo = hi = 0
-    total = 0.0
-    n = len(values)
-    for t in times:
-        while hi < n and times[hi] <= t + half_s:
-            total += values[hi]
-            hi += 1
-        while times[lo] < t - half_s:
-            total -= values[lo]
-            lo += 1
-        out.append(total / max(1, hi - lo))
-    return out
-
-
-def find_peaks(
-    samples: list[tuple[float, float, float, float]],
-    *,
-    harsh_g: float = HARSH_G,
-    collision_g: float = COLLISION_G,
-    gap_s: float = 3.0,
-) -> list[Peak]:
-    """Peaks of dynamic acceleration, in g, from (offset_s, x, y, z) samples.
-
-    Gravity and mounting angle are removed by subtracting a 10-second moving mean per axis;
-    a 0.1-second mean first smooths sensor noise and engine vibration, so a short rattle at
-    200 Hz does not pass for a crash. Peaks closer than `gap_s` are one event (the strongest).
-    """
-    if len(samples) < 2:
-        return []
-    samples = sorted(samples)
-    times = [s[0] for s in samples]
-    dynamic = [0.0] * len(samples)
-    for axis in (1, 2, 3):
-        values = [s[axis] for s in samples]
-        smooth = _moving_mean(times, values, 0.05)
-        base = _moving_mean(times, values, 5.0)
-        for i, (a, b) in enumerate(zip(smooth, base, strict=True)):
-            dynamic[i] += (a - b) ** 2
-    peaks: list[Peak] = []
-    for t, squared in zip(times, dynamic, strict=True):
-        g = math.sqrt(squared)
-        if g < harsh_g:
-            continue
-        kind = "collision" if g >= collision_g else "harsh_event"
-        if peaks and t - peaks[-1].offset_s < gap_s:
-            if g > peaks[-1].g:
-                peaks[-1] = Peak(t, g, kind)
-            continue
-        peaks.append(Peak(t, g, kind))
-    return [Peak(round(p.offset_s, 3), round(p.g, 3), p.type) for p in peaks]
 
 
 def downsample(items: list[Any], most: int) -> list[Any]:
@@ -192,7 +108,7 @@ def _jpeg(frame: Any) -> bytes:
 def probe_file(path: str, claimed: str) -> Report:
     """Probe (duration, codecs, resolution) and make a thumbnail from the first keyframe."""
     with open(path, "rb") as file:
-        head = file.read(512)
+        head = file.read(HEAD_BYTES)
     found = sniff(head)
     problem = kind_problem(claimed, found)
     if problem:

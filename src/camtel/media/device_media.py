@@ -238,15 +238,11 @@ async def store(
 async def _may_collect(services: Services, device: DeviceRef) -> bool:
     """P20: video of a minor (the device's driver, or the one person it belongs to) only with
     their guardian's consent."""
-    from camtel.gateways.registry import tracked_person
-    from camtel.privacy.minors import Kind, collection_allowed
+    from camtel.privacy.tracking import may_collect_video
 
     async with services.database.session() as db:
         row = await db.get(Device, device.id)
-        if row is None:
-            return False
-        subject = await tracked_person(db, row)
-        return subject is None or await collection_allowed(db, subject, Kind.VIDEO)
+        return row is not None and await may_collect_video(db, row)
 
 
 def handler(services: Services) -> Callable[[DeviceRef, MediaChunk], Awaitable[None]]:

@@ -410,18 +410,3 @@ def read_movie(source: Source, resolve: Callable[[Track], bool] | None = None) -
             Box(b.type, b.offset + moov_box.start, b.size, b.header) for b in moov_children
         ]
     return Movie(top, tracks, moov_children, creation, warnings)
-
-
-def looks_like_isobmff(head: bytes) -> bool:
-    """Whether the first bytes start with a plausible top-level box."""
-    return len(head) >= 8 and head[4:8] in {
-        b"ftyp",
-        b"moov",
-        b"mdat",
-        b"free",
-        b"skip",
-        b"wide",
-        b"pnot",
-        b"uuid",
-        b"styp",
-    }

@@ -1,11 +1,12 @@
 """Redaction: faces and licence plates blurred in a copy of a video or photo before it is shared.
 
-The decisions are pure and tested without I/O: `detect` finds regions in one image, `expand`
-adds a safety margin, `blur_regions` pixelates and smooths them, and `Hold` spreads each
-detection over the frames around it so a face the detector misses for a frame or two is still
-covered. `redact_file` wraps them thinly: PyAV decodes the first video stream and re-encodes
-only that (no audio, no metadata, no data tracks), or OpenCV decodes a photo and writes a bare
-JPEG. When in doubt it blurs: a false positive costs a blurry patch, a miss leaks a face.
+The decisions are pure and tested without I/O: `detect` (media/detect.py) finds regions in one
+image, `padded` (media/redact_boxes.py) adds a safety margin, `blur_regions` pixelates and
+smooths them, and `Hold` (media/redact_boxes.py) spreads each detection over the frames around
+it so a face the detector misses for a frame or two is still covered. `redact_file` wraps them
+thinly: PyAV decodes the first video stream and re-encodes only that (no audio, no metadata, no
+data tracks), or OpenCV decodes a photo and writes a bare JPEG. When in doubt it blurs: a false
+positive costs a blurry patch, a miss leaks a face.
 """
 
 from __future__ import annotations
@@ -14,24 +15,23 @@ import dataclasses
 import logging
 import os
 import secrets
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import cv2
 import numpy as np
 
 from camtel.media import encode
+from camtel.media.detect import DetectorMissing, detect, detect_gray
 from camtel.media.encode import Frames, Mp4Writer, Picture, join, planes
+from camtel.media.redact_boxes import Box, Hold, merge, padded, scale
 
 log = logging.getLogger(__name__)
 
-FACE_MARGIN = 0.3  # of the box size, on every side: hair, ears, a turning head
-PLATE_MARGIN = 0.25
 PIXEL_BLOCKS = 6  # blocks along the region's short side after pixelation
 VIDEO_DETECT_WIDTH = 512  # detection runs on frames scaled down to this width
 PHOTO_DETECT_WIDTH = 1600
@@ -44,22 +44,9 @@ JPEG_QUALITY = 90
 PRESET = encode.PRESET  # x264's speed for redacted copies
 MAX_DECODE_LOSS = 0.02  # of the frames the container announces, before the file counts as cut
 
-T = TypeVar("T")
-
 
 class RedactionError(Exception):
     """The input cannot be redacted: unreadable, truncated or not the claimed kind."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Box:
-    """A region to blur, in pixels of the image it was found in."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-    kind: str  # "face" | "plate"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,48 +63,7 @@ class RedactionReport:
     seconds: float  # wall time
 
 
-# Pure decisions
-
-
-def expand(box: Box, width: int, height: int, margin: float) -> Box:
-    """The box grown by `margin` of its size on every side, clipped to the image."""
-    dx, dy = round(box.w * margin), round(box.h * margin)
-    x0, y0 = max(0, box.x - dx), max(0, box.y - dy)
-    x1, y1 = min(width, box.x + box.w + dx), min(height, box.y + box.h + dy)
-    return Box(x0, y0, max(0, x1 - x0), max(0, y1 - y0), box.kind)
-
-
-def scale(box: Box, factor: float) -> Box:
-    """The box in an image `factor` times the size, rounded outwards."""
-    x0, y0 = int(box.x * factor), int(box.y * factor)
-    x1 = int(np.ceil((box.x + box.w) * factor))
-    y1 = int(np.ceil((box.y + box.h) * factor))
-    return Box(x0, y0, x1 - x0, y1 - y0, box.kind)
-
-
-def _overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box (1.0 when one holds the other)."""
-    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
-    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
-    if w <= 0 or h <= 0:
-        return 0.0
-    return w * h / max(1, min(a.w * a.h, b.w * b.h))
-
-
-def merge(boxes: list[Box], threshold: float = 0.5) -> list[Box]:
-    """Same-kind boxes overlapping by more than `threshold` become their union."""
-    out: list[Box] = []
-    for box in sorted(boxes, key=lambda b: -b.w * b.h):
-        for i, kept in enumerate(out):
-            if kept.kind == box.kind and _overlap(kept, box) > threshold:
-                x0, y0 = min(kept.x, box.x), min(kept.y, box.y)
-                x1 = max(kept.x + kept.w, box.x + box.w)
-                y1 = max(kept.y + kept.h, box.y + box.h)
-                out[i] = Box(x0, y0, x1 - x0, y1 - y0, kept.kind)
-                break
-        else:
-            out.append(box)
-    return out
+# Blurring
 
 
 def blur_regions(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
@@ -146,184 +92,15 @@ def blur_regions(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
     return out
 
 
-class Hold(Generic[T]):
-    """Spreads the boxes found in frame N over frames N-before … N+after, in frame order.
-
-    Frames go in with `push(item, found)` (`found` is None on frames not examined) and come out
-    `before` frames later with every box that covers them; `flush()` lets the last ones out.
-    """
-
-    def __init__(self, *, before: int, after: int) -> None:
-        self.before, self.after = before, after
-        self._waiting: deque[tuple[T, list[Box]]] = deque()
-        self._held: deque[tuple[int, list[Box]]] = deque()  # (last frame covered, boxes)
-        self._index = -1
-
-    def push(self, item: T, found: list[Box] | None) -> list[tuple[T, list[Box]]]:
-        self._index += 1
-        while self._held and self._held[0][0] < self._index:
-            self._held.popleft()
-        boxes = [box for _, held in self._held for box in held]
-        if found:
-            boxes += found
-            for _, earlier in self._waiting:
-                earlier.extend(found)
-            self._held.append((self._index + self.after, list(found)))
-        self._waiting.append((item, boxes))
-        if len(self._waiting) > self.before:
-            return [self._waiting.popleft()]
-        return []
-
-    def flush(self) -> list[tuple[T, list[Box]]]:
-        out = list(self._waiting)
-        self._waiting.clear()
-        return out
-
-
-# Detection
-
-
-@dataclasses.dataclass(slots=True)
-class _Cascades:
-    frontal: Any
-    profile: Any
-    plate: Any
-
-
-_local = threading.local()  # a CascadeClassifier keeps per-image state: one set per thread
-
-
-def _cascades() -> _Cascades:
-    found = getattr(_local, "cascades", None)
-    if found is None:
-        folder = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]
-        loaded = []
-        for name in (
-            "haarcascade_frontalface_default.xml",
-            "haarcascade_profileface.xml",
-            "haarcascade_russian_plate_number.xml",
-        ):
-            cascade = cv2.CascadeClassifier(str(folder / name))
-            if cascade.empty():
-                raise RedactionError(f"the OpenCV cascade {name} is missing (opencv < 5 needed)")
-            loaded.append(cascade)
-        found = _local.cascades = _Cascades(*loaded)
-    return found
-
-
-def _boxes(found: Any, kind: str, *, mirrored_width: int | None = None) -> list[Box]:
-    out = []
-    for x, y, w, h in found:
-        if mirrored_width is not None:
-            x = mirrored_width - x - w
-        out.append(Box(int(x), int(y), int(w), int(h), kind))
-    return out
-
-
-def _faces(gray: np.ndarray) -> list[Box]:
-    cascades = _cascades()
-    # Low minNeighbors: the cascades are tuned for precision, and here recall matters more.
-    frontal = {"scaleFactor": 1.15, "minNeighbors": 3, "minSize": (20, 20)}
-    profile = {"scaleFactor": 1.2, "minNeighbors": 3, "minSize": (20, 20)}
-    flipped = cv2.flip(gray, 1)  # the profile cascade only knows faces turned one way
-    return [
-        *_boxes(cascades.frontal.detectMultiScale(gray, **frontal), "face"),
-        *_boxes(cascades.profile.detectMultiScale(gray, **profile), "face"),
-        *_boxes(
-            cascades.profile.detectMultiScale(flipped, **profile),
-            "face",
-            mirrored_width=gray.shape[1],
-        ),
-    ]
-
-
-def _has_characters(crop: np.ndarray) -> bool:
-    """Whether a candidate looks like a row of characters: many dark/light changes across."""
-    if crop.size == 0 or float(crop.std()) < 20:
-        return False
-    _, binary = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    rows = binary[crop.shape[0] // 3 : max(crop.shape[0] // 3 + 1, 2 * crop.shape[0] // 3)]
-    changes = np.count_nonzero(np.diff(rows.astype(np.int8), axis=1), axis=1)
-    return float(np.median(changes)) >= 8
-
-
-def _plates_by_shape(gray: np.ndarray) -> list[Box]:
-    """Plates of any country: a compact band of dense vertical strokes (the characters).
-
-    Black-hat and top-hat bring out dark-on-light and light-on-dark characters, the horizontal
-    gradient keeps the vertical strokes, and a wide closing joins a row of them into one blob;
-    blobs of a plate's shape and size with many stroke changes inside are kept.
-    """
-    height, width = gray.shape
-    strokes = cv2.getStructuringElement(cv2.MORPH_RECT, (15, 5))
-    hats = cv2.max(
-        cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, strokes),
-        cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, strokes),
-    )
-    gradient = np.abs(cv2.Sobel(hats, cv2.CV_32F, 1, 0, ksize=3))
-    gradient = cv2.normalize(gradient, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    gradient = cv2.GaussianBlur(gradient, (5, 5), 0)
-    joined = cv2.morphologyEx(
-        gradient, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (17, 3))
-    )
-    _, mask = cv2.threshold(joined, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    mask = cv2.dilate(cv2.erode(mask, None, iterations=1), None, iterations=2)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    found = []
-    for contour in contours:
-        x, y, w, h = cv2.boundingRect(contour)
-        if not (8 <= h <= height // 5 and 30 <= w <= width // 2 and 2 <= w / h <= 8):
-            continue
-        if _has_characters(gray[y : y + h, x : x + w]):
-            # the blob is the characters: the plate around them is taller
-            top = max(0, y - h // 4)
-            found.append(Box(x, top, w, min(height, y + h + h // 4) - top, "plate"))
-    return found
-
-
-def _has_strokes(crop: np.ndarray) -> bool:
-    """Whether a region has the vertical edges characters make (a smooth blob shows nothing)."""
-    return crop.size > 0 and float(np.abs(cv2.Sobel(crop, cv2.CV_32F, 1, 0)).mean()) >= 10
-
-
-def _plates(gray: np.ndarray) -> list[Box]:
-    cascade = _cascades().plate.detectMultiScale(
-        gray, scaleFactor=1.15, minNeighbors=3, minSize=(30, 10)
-    )
-    # The cascade also fires on bare bright rectangles, such as a plate already blurred.
-    strokes = [
-        b for b in _boxes(cascade, "plate") if _has_strokes(gray[b.y : b.y + b.h, b.x : b.x + b.w])
-    ]
-    return [*strokes, *_plates_by_shape(gray)]
-
-
-def detect_gray(gray: np.ndarray, *, max_width: int | None = None) -> list[Box]:
-    """Faces and plates in a greyscale image, detected at most `max_width` wide."""
-    factor = 1.0
-    if max_width is not None and gray.shape[1] > max_width:
-        factor = max_width / gray.shape[1]
-        size = (max_width, max(1, round(gray.shape[0] * factor)))
-        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    gray = np.ascontiguousarray(gray)
-    found = merge([*_faces(cv2.equalizeHist(gray)), *_plates(gray)])
-    if factor != 1.0:
-        found = [scale(box, 1 / factor) for box in found]
-    return found
-
-
-def detect(frame_bgr: np.ndarray, *, max_width: int | None = None) -> list[Box]:
-    """Faces and plates in a BGR image (OpenCV's layout), in its pixel coordinates."""
-    return detect_gray(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), max_width=max_width)
-
-
-def padded(boxes: list[Box], width: int, height: int) -> list[Box]:
-    """Each box with its kind's safety margin."""
-    return [
-        expand(b, width, height, FACE_MARGIN if b.kind == "face" else PLATE_MARGIN) for b in boxes
-    ]
-
-
 # Files
+
+
+def _detected(find: Callable[..., list[Box]], image: np.ndarray, max_width: int) -> list[Box]:
+    """Boxes found in an image; a missing detector fails the redaction, never the worker."""
+    try:
+        return find(image, max_width=max_width)
+    except DetectorMissing as exc:
+        raise RedactionError(str(exc)) from exc
 
 
 def redact_file(
@@ -368,7 +145,7 @@ def _redact_photo(
     if image is None:
         raise RedactionError("not a readable image (JPEG or PNG expected)")
     height, width = image.shape[:2]
-    found = detect(image, max_width=PHOTO_DETECT_WIDTH)
+    found = _detected(detect, image, PHOTO_DETECT_WIDTH)
     if found:
         image = blur_regions(image, padded(found, width, height))
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
@@ -478,7 +255,7 @@ def _redact_video(
                 search = None
                 if index % DETECT_EVERY == 0:
                     luma = planes(picture.data, writer.width, writer.height)[0].copy()
-                    search = detectors.submit(detect_gray, luma, max_width=VIDEO_DETECT_WIDTH)
+                    search = detectors.submit(_detected, detect_gray, luma, VIDEO_DETECT_WIDTH)
                 in_flight.append((picture, search))
                 while len(in_flight) > IN_FLIGHT:
                     _settle(in_flight.popleft(), hold, writer, tally)

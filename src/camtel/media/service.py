@@ -17,7 +17,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -36,8 +36,6 @@ from camtel.media.store import Store, open_store
 
 if TYPE_CHECKING:
     from camtel.config import Settings
-    from camtel.media.analysis import Analyzer
-    from camtel.media.derivatives import Redactor, Transcoder
     from camtel.services import Services
 
 log = logging.getLogger(__name__)
@@ -74,6 +72,20 @@ class MediaLimits:
         )
 
 
+class Worker(Protocol):
+    """A background worker of this process that takes recordings by id: the analyser
+    (`camtel.media.analysis.Analyzer`), which registers itself on the library."""
+
+    def submit(self, media_id: uuid.UUID) -> None: ...
+
+
+class CopyWorker(Worker, Protocol):
+    """A worker making copies of recordings (`camtel.media.derivatives.Redactor` and
+    `Transcoder`), with the progress of those under way (0..1 by recording)."""
+
+    progress: dict[uuid.UUID, float]
+
+
 @dataclass(slots=True)
 class MediaLibrary:
     """The media store, the key ring and the limits of one process (and its workers)."""
@@ -81,9 +93,9 @@ class MediaLibrary:
     store: Store
     keys: crypto.KeyRing
     limits: MediaLimits = field(default_factory=MediaLimits)
-    analyzer: Analyzer | None = None
-    redactor: Redactor | None = None
-    transcoder: Transcoder | None = None
+    analyzer: Worker | None = None
+    redactor: CopyWorker | None = None
+    transcoder: CopyWorker | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> MediaLibrary:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -28,12 +27,10 @@ from camtel.events import geofence as fences
 from camtel.events import motion as motion_events
 from camtel.geofences.schedule import is_active
 from camtel.messages import DeviceEvent, Position
+from camtel.pipeline.state import DeviceState, EventState, Stage
 
 if TYPE_CHECKING:
     from camtel.geofences.book import FenceBook, OrgFences
-    from camtel.pipeline.stages import DeviceState
-
-Stage = Callable[[Envelope, "DeviceState", datetime], str | None]
 
 #: Events kept for a device while its writes fail.
 UNSENT_LIMIT = 1000
@@ -46,21 +43,6 @@ class EventRules:
     hysteresis: fences.Hysteresis = field(default_factory=fences.Hysteresis)
     overspeed_min_s: float = overspeed.MIN_DURATION_S
     overspeed_tolerance_kmh: float = 0.0
-
-
-@dataclass(slots=True)
-class EventState:
-    """Every event state machine of one device."""
-
-    last_time: datetime | None = None
-    geofence: fences.GeofenceState = field(default_factory=fences.GeofenceState)
-    fences_seen: object = None
-    overspeed: overspeed.OverspeedState = field(default_factory=overspeed.OverspeedState)
-    alarms: alarms.AlarmState = field(default_factory=alarms.AlarmState)
-    ignition: ignition.IgnitionState = field(default_factory=ignition.IgnitionState)
-    motion: motion_events.MotionEventState = field(default_factory=motion_events.MotionEventState)
-    #: Events decided for a fix whose write failed; they ride on the device's next fix.
-    unsent: list[DeviceEvent] = field(default_factory=list)
 
 
 def _fresh(state: EventState, position: Position) -> bool:

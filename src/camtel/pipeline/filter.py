@@ -8,8 +8,9 @@ Decisions:
 - Physically impossible values (the shared `position_problem` check: coordinates, course,
   speed, a time more than a day ahead), clocks that were never set (before 2000) and a
   "valid" fix at exactly 0°, 0° are dropped.
-- A repeat of a fix already stored (same time and content) is dropped; the window is the
-  last `RECENT` stored fixes per device, and the database's unique key catches older ones.
+- A repeat of a fix already stored (same time and content key, `camtel.dedup`) is dropped;
+  the window is the last `RECENT` stored fixes per device, and the database's unique key
+  catches older ones.
 - A fix older than the newest one seen (out of order) is *kept*: trackers upload what they
   stored while out of coverage (JT/T 808 0x0704, Teltonika buffers), sometimes newest first,
   and dropping them would lose history. Motion ignores them (see `motion`).
@@ -17,8 +18,6 @@ Decisions:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,36 +37,6 @@ class FilterState:
 
     stored: OrderedDict[tuple[datetime, int], None] = field(default_factory=OrderedDict)
     newest: datetime | None = None
-
-
-#: The key's JSON, made once: `json.dumps` with options builds a new encoder on every call.
-_ENCODER = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"))
-
-
-def dedup_key(position: Position) -> int:
-    """A 64-bit digest of what a fix says, so that the same fix sent twice has the same key
-    (the last part of the positions table's key: device, time, dedup).
-
-    The message serial is left out on purpose: terminals resend an unacknowledged report
-    with a fresh serial, and that must still be the same row. (The first 8 bytes of a 12-byte
-    BLAKE2b: what rows stored before migration 0017 kept as hex.)
-    """
-    content = [
-        position.time.isoformat(),
-        position.latitude,
-        position.longitude,
-        position.valid,
-        position.speed_kmh,
-        position.course,
-        position.altitude,
-        position.accuracy_m,
-        position.source,
-        sorted(position.alarms),
-        position.attributes,
-    ]
-    raw = _ENCODER.encode(content)
-    digest = hashlib.blake2b(raw.encode(), digest_size=12).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def judge(position: Position, dedup: int, state: FilterState, now: datetime) -> str | None:

@@ -8,16 +8,14 @@ came, because it is what fleet managers reconcile with the dashboard.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from camtel.geo import START_KMH, distance_m, kmh
 from camtel.messages import Position
 from camtel.protocols.base import MAX_SPEED_KMH
 
-EARTH_RADIUS_M = 6_371_008.8
-#: Hysteresis: start moving above this speed, stop below `STOP_KMH` (GPS speed jitters).
-START_KMH = 5.0
+#: Hysteresis: start moving above `START_KMH`, stop below this speed (GPS speed jitters).
 STOP_KMH = 2.0
 #: A parked receiver wanders by tens of metres; below this, a stopped device did not move.
 JITTER_M = 30.0
@@ -30,15 +28,6 @@ class MotionState:
     last: Position | None = None
     total_distance_m: float = 0.0
     moving: bool = False
-
-
-def distance_m(a: Position, b: Position) -> float:
-    """Great-circle distance between two fixes (haversine), in metres."""
-    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
-    dlat = lat2 - lat1
-    dlon = math.radians(b.longitude - a.longitude)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _moving(was_moving: bool, speed_kmh: float) -> bool:
@@ -65,8 +54,7 @@ def advance(state: MotionState, position: Position) -> dict[str, Any]:
     implied_kmh = 0.0
     if last is not None:
         step = distance_m(last, position)
-        seconds = (position.time - last.time).total_seconds()
-        implied_kmh = step / seconds * 3.6
+        implied_kmh = kmh(step, (position.time - last.time).total_seconds())
         if implied_kmh > MAX_SPEED_KMH:
             step = 0.0
     speed = own_speed if own_speed is not None else implied_kmh

@@ -5,9 +5,9 @@
     store   → batched, idempotent write; the device is acknowledged after it (pipeline/store.py)
 
 A stage is a function `(envelope, state, now) -> drop reason | None` that may replace
-`envelope.position`; the per-device `state` is touched only by the worker that owns the
-device's partition. The event stages (pipeline/events_stages.py) come after motion and put
-what they decide on `envelope.events`, which the store writes with the position.
+`envelope.position`; the per-device `state` (pipeline/state.py) is touched only by the worker
+that owns the device's partition. The event stages (pipeline/events_stages.py) come after
+motion and put what they decide on `envelope.events`, which the store writes with the position.
 
 A stage may add attributes but never replaces one the device reported (`with_computed`):
 the device's `odometer_m` or `motion` stays as it came, and camtel's own figures live under
@@ -16,30 +16,18 @@ names of their own (`distance_m`, `total_distance_m`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from camtel.bus.base import Envelope
 from camtel.pipeline import filter as position_filter
 from camtel.pipeline import motion
-from camtel.pipeline.events_stages import EventRules, EventState, event_stages
+from camtel.pipeline.events_stages import EventRules, event_stages
+from camtel.pipeline.state import DeviceState, Stage
 
 if TYPE_CHECKING:
     from camtel.geofences.book import FenceBook
-
-
-@dataclass(slots=True)
-class DeviceState:
-    """Everything the stages remember about one device between its positions."""
-
-    filter: position_filter.FilterState = field(default_factory=position_filter.FilterState)
-    motion: motion.MotionState = field(default_factory=motion.MotionState)
-    events: EventState = field(default_factory=EventState)
-
-
-Stage = Callable[[Envelope, DeviceState, datetime], str | None]
 
 
 def filter_stage(envelope: Envelope, state: DeviceState, now: datetime) -> str | None:

@@ -12,7 +12,8 @@ from datetime import datetime
 from camtel.bus.base import Bus, Envelope
 from camtel.db.base import utcnow
 from camtel.pipeline import filter as position_filter
-from camtel.pipeline.stages import STAGES, DeviceState, Stage
+from camtel.pipeline.stages import STAGES
+from camtel.pipeline.state import DeviceState, Stage
 from camtel.pipeline.store import Store
 
 log = logging.getLogger(__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,3 +38,19 @@ def position_problem(position: Position, now: datetime) -> str | None:
     if position.time > now + MAX_FUTURE:
         return "time_in_future"
     return None
+
+
+def keep_plausible(positions: Iterable[Position], now: datetime) -> Decoded:
+    """The positions `position_problem` passes, and the first problem of those it drops.
+
+    What is dropped is still acknowledged by the caller: sending it again would not make it
+    plausible.
+    """
+    decoded = Decoded()
+    for position in positions:
+        problem = position_problem(position, now)
+        if problem is None:
+            decoded.messages.append(position)
+        elif decoded.rejected is None:
+            decoded.rejected = Rejected(f"implausible_position:{problem}")
+    return decoded

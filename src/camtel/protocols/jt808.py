@@ -20,7 +20,7 @@ from camtel.messages import (
     Rejected,
 )
 from camtel.protocols import jt808_parameters as parameters
-from camtel.protocols.base import Decoded, position_problem
+from camtel.protocols.base import Decoded, keep_plausible, position_problem
 from camtel.protocols.jt808_location import (
     BASIC_INFO_LENGTH,
     PROTOCOL,
@@ -434,18 +434,6 @@ def _text(raw: bytes) -> str:
     return raw.split(b"\x00", 1)[0].decode("gbk", errors="replace").strip()
 
 
-def _keep_plausible(positions: list[Position], now: datetime) -> Decoded:
-    """Drop what the shared sanity check calls impossible, naming the first problem."""
-    decoded = Decoded()
-    for position in positions:
-        problem = position_problem(position, now)
-        if problem is None:
-            decoded.messages.append(position)
-        elif decoded.rejected is None:
-            decoded.rejected = Rejected(f"implausible_position:{problem}")
-    return decoded
-
-
 def _on_register(uplink: _Uplink) -> Decoded:
     body, session = uplink.body, uplink.session
     if uplink.header.version_2019:
@@ -517,7 +505,7 @@ def _location(uplink: _Uplink, body: bytes, with_items: bool = True) -> Position
 
 
 def _on_location(uplink: _Uplink) -> Decoded:
-    decoded = _keep_plausible([_location(uplink, uplink.body)], uplink.now)
+    decoded = keep_plausible([_location(uplink, uplink.body)], uplink.now)
     decoded.replies = uplink.ack()
     return decoded
 
@@ -526,14 +514,14 @@ def _on_lock_location(uplink: _Uplink) -> Decoded:
     header = uplink.header
     position = decode_lock_location(uplink.body, header.unique_id, serial=header.serial)
     position.attributes["blind_area"] = header.message_id == MSG_LOCK_LOCATION_BLIND
-    decoded = _keep_plausible([position], uplink.now)
+    decoded = keep_plausible([position], uplink.now)
     decoded.replies = uplink.ack()
     return decoded
 
 
 def _on_location_query_reply(uplink: _Uplink) -> Decoded:
     (answered,) = struct.unpack_from(">H", uplink.body)
-    decoded = _keep_plausible([_location(uplink, uplink.body[2:])], uplink.now)
+    decoded = keep_plausible([_location(uplink, uplink.body[2:])], uplink.now)
     decoded.messages.append(CommandReply(PROTOCOL, uplink.header.unique_id, answered, "ok"))
     return decoded
 
@@ -541,7 +529,7 @@ def _on_location_query_reply(uplink: _Uplink) -> Decoded:
 def _on_location_batch(uplink: _Uplink) -> Decoded:
     header, tz = uplink.header, uplink.session.tz_offset_hours
     found = decode_batch(uplink.body, header.unique_id, tz, serial=header.serial)
-    decoded = _keep_plausible(found, uplink.now)
+    decoded = keep_plausible(found, uplink.now)
     decoded.replies = uplink.ack()
     return decoded
 

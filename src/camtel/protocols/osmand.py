@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from camtel.messages import Position, Rejected
-from camtel.protocols.base import Decoded, position_problem
+from camtel.protocols.base import Decoded, keep_plausible
 
 PROTOCOL = "osmand"
 
@@ -59,14 +59,7 @@ def decode_request(
         return BAD_REQUEST, Decoded(rejected=Rejected("malformed", type(error).__name__))
     # An impossible fix (a clock years ahead, a jet's speed) is dropped but still answered 200:
     # the client would otherwise retry it forever, and retrying cannot make it plausible.
-    decoded = Decoded()
-    for position in positions:
-        problem = position_problem(position, now)
-        if problem is None:
-            decoded.messages.append(position)
-        elif decoded.rejected is None:
-            decoded.rejected = Rejected(f"implausible_position:{problem}")
-    return OK, decoded
+    return OK, keep_plausible(positions, now)
 
 
 def _decode(

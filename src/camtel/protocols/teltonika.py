@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from camtel.messages import Command, CommandReply, Heartbeat, Message, Position, Rejected
-from camtel.protocols.base import Decoded, position_problem
+from camtel.protocols.base import Decoded, keep_plausible
 
 PROTOCOL = "teltonika"
 
@@ -255,27 +255,12 @@ def _decode_data(data: bytes, unique_id: str, session: Session, now: datetime) -
     codec = data[0]
     if codec in RECORD_CODECS:
         count, positions = _decode_records(data, unique_id, session)
-        decoded = _keep_plausible(positions, now)
+        decoded = keep_plausible(positions, now)
         decoded.replies.append(count.to_bytes(4, "big"))
         return decoded
     if codec in (CODEC_12, CODEC_13, CODEC_14):
         return _decode_command_codec(data, unique_id)
     return Decoded(rejected=Rejected("unsupported_codec", f"0x{codec:02x}"))
-
-
-def _keep_plausible(positions: list[Position], now: datetime) -> Decoded:
-    """Drop what the shared sanity check calls impossible, naming the first problem.
-
-    The records are still acknowledged: sending them again would not make them plausible.
-    """
-    decoded = Decoded()
-    for position in positions:
-        problem = position_problem(position, now)
-        if problem is None:
-            decoded.messages.append(position)
-        elif decoded.rejected is None:
-            decoded.rejected = Rejected(f"implausible_position:{problem}")
-    return decoded
 
 
 def _decode_records(data: bytes, unique_id: str, session: Session) -> tuple[int, list[Position]]:
@@ -547,7 +532,7 @@ def _decode_udp(datagram: bytes, now: datetime) -> Decoded:
         return Decoded(rejected=Rejected("unsupported_codec", data[:1].hex()))
     unique_id = imei.decode("ascii")
     count, positions = _decode_records(data, unique_id, Session(unique_id, True))
-    decoded = _keep_plausible(positions, now)
+    decoded = keep_plausible(positions, now)
     decoded.replies.append(struct.pack(">HHBBB", 5, packet_id, 0x01, avl_packet_id, count))
     return decoded
 

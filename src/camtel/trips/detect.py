@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from camtel.pipeline.motion import EARTH_RADIUS_M, START_KMH
+from camtel.geo import START_KMH, distance_m, kmh
 from camtel.protocols.base import MAX_SPEED_KMH
 
 #: Defaults of the settings `CAMTEL_TRIP_MIN_DISTANCE_M`, `CAMTEL_TRIP_MIN_DURATION_S` and
@@ -113,7 +113,7 @@ class Trip:
 
     @property
     def avg_speed_kmh(self) -> float:
-        return self.distance_m / self.duration_s * 3.6 if self.duration_s > 0 else 0.0
+        return kmh(self.distance_m, self.duration_s) if self.duration_s > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,15 +131,6 @@ class Stop:
         return (self.end_time - self.start_time).total_seconds()
 
 
-def haversine_m(a: Fix | Place, b: Fix | Place) -> float:
-    """Great-circle distance between two places, in metres."""
-    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
-    dlat = lat2 - lat1
-    dlon = math.radians(b.longitude - a.longitude)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -155,8 +146,8 @@ def step_distance_m(a: Fix, b: Fix) -> float:
     again from 0) or disagrees with the straight line and the elapsed time.
     """
     seconds = (b.time - a.time).total_seconds()
-    geo = haversine_m(a, b)
-    if seconds <= 0 or geo / seconds * 3.6 > MAX_SPEED_KMH:
+    geo = distance_m(a, b)
+    if seconds <= 0 or kmh(geo, seconds) > MAX_SPEED_KMH:
         geo = 0.0
     before = _number(a.attributes.get("total_distance_m"))
     after = _number(b.attributes.get("total_distance_m"))
@@ -203,7 +194,7 @@ class _Candidate:
 
     def reach(self, fix: Fix, index: int) -> None:
         self.end, self.last = fix, index
-        self.extent = max(self.extent, haversine_m(self.start, fix))
+        self.extent = max(self.extent, distance_m(self.start, fix))
         if fix.speed_kmh is not None:
             self.speed = max(self.speed or 0.0, fix.speed_kmh)
 
@@ -259,7 +250,7 @@ class Detector:
         distance = step_distance_m(a, b)
         a_moving = is_moving(a, use_ignition=rules.use_ignition)
         b_moving = is_moving(b, use_ignition=rules.use_ignition)
-        covered = distance / seconds * 3.6 >= START_KMH
+        covered = kmh(distance, seconds) >= START_KMH
         driving = (a_moving or b_moving) and (seconds < rules.min_stop_duration_s or covered)
         trip = self._trip
         if driving:
@@ -272,7 +263,7 @@ class Detector:
                 self._pause = None
             trip.distance += distance
             trip.moving += seconds
-            trip.implied = max(trip.implied, distance / seconds * 3.6)
+            trip.implied = max(trip.implied, kmh(distance, seconds))
             trip.reach(b, self.positions - 1)
             return
         if trip is not None and self._pause is None:

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from camtel.media import isobmff
+from camtel.media.sniff import HEAD_BYTES, describe, is_isobmff
 from camtel.media.tracks import blackvue, gpmf, nmea, novatek, seventymai
 from camtel.media.tracks.model import Extraction, GSensorSample, TrackPoint
 
@@ -21,18 +22,6 @@ SIDECAR_SUFFIXES = (".nmea", ".gps", ".NMEA", ".GPS")
 _TEXT_FORMATS = {"tx3g", "text", "c608"}
 MAX_NMEA_BYTES = 256 * 1024 * 1024
 MAX_RAW_GPMF_BYTES = 256 * 1024 * 1024
-
-
-def _sniff(head: bytes) -> str:
-    if head.startswith(b"\xff\xd8\xff"):
-        return "a JPEG image"
-    if head.startswith(b"\x89PNG"):
-        return "a PNG image"
-    if head.startswith(b"RIFF"):
-        return "a RIFF (AVI/WAV) file"
-    if head.startswith(b"\x47") and len(head) > 188 and head[188:189] == b"\x47":
-        return "an MPEG transport stream"
-    return "not an MP4/MOV file"
 
 
 def _is_text_track(track: isobmff.Track) -> bool:
@@ -118,7 +107,7 @@ def extract_source(data: bytes | isobmff.Source, *, gsensor: bool = True) -> Ext
     """Extract from bytes or an open source (no sidecar lookup)."""
     source = data if isinstance(data, isobmff.Source) else isobmff.Source(data)
     try:
-        head = source.read(0, min(source.size, 512))
+        head = source.read(0, min(source.size, HEAD_BYTES))
         if not head:
             return Extraction(warnings=["the file is empty"])
         if head.startswith(b"DEVC"):
@@ -127,7 +116,7 @@ def extract_source(data: bytes | isobmff.Source, *, gsensor: bool = True) -> Ext
             key, points = telemetry.best()
             fmt = f"gopro-gpmf-raw-{key.lower()}" if key else None
             return Extraction(points, telemetry.gsensor, fmt, telemetry.warnings)
-        if isobmff.looks_like_isobmff(head):
+        if is_isobmff(head):
             return _from_movie(source, gsensor)
         if b"$GP" in head or b"$GN" in head or b"$GL" in head:
             points, warnings = nmea.points(source.read(0, min(source.size, MAX_NMEA_BYTES)))
@@ -137,7 +126,7 @@ def extract_source(data: bytes | isobmff.Source, *, gsensor: bool = True) -> Ext
                 "nmea" if points else None,
                 warnings or ([] if points else ["no valid NMEA fix found"]),
             )
-        return Extraction(warnings=[f"cannot read a track: this is {_sniff(head)}"])
+        return Extraction(warnings=[f"cannot read a track: this is {describe(head)}"])
     except isobmff.BoxError as exc:
         return Extraction(warnings=[f"damaged or truncated file: {exc}"])
     except Exception as exc:  # a parser bug must not take the batch or the worker down
