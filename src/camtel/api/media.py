@@ -1,40 +1,37 @@
-"""The media library: upload (multipart and tus 1.0), list, play with Range (the original,
-its browser-playable copy, its redacted copy), tracks, delete."""
+"""The media library: upload (multipart here, tus 1.0 in `api/tus.py`), list, play with Range
+(the original, its browser-playable copy, its redacted copy), tracks, delete."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, Field
 
+from camtel.api import ranges, tus
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page, time_cursor
-from camtel.api.problems import problem
 from camtel.api.schemas import Out, StoredJson, Strict
-from camtel.errors import Forbidden, Invalid, NotFound
-from camtel.media import crypto, derivatives, ranges, service, uploads
+from camtel.errors import Invalid, NotFound
+from camtel.media import crypto, derivatives, service, uploads
 from camtel.media.models import Media, MediaTrack
+from camtel.media.ranges import etag_matches
 from camtel.media.service import MediaLibrary
 from camtel.media.shares import NotReady
 from camtel.privacy import audit
-from camtel.privacy.minors import Kind, collection_allowed
 
 router = APIRouter(tags=["media"])
+# tus first: its /media/uploads... routes are matched before /media/{media_id}.
+router.include_router(tus.router)
 
-TUS_PATH = "/media/uploads"
 # The only routes that read bodies beyond CAMTEL_MAX_REQUEST_BYTES: they stream to the store
 # and stop at the quota and the largest file themselves (app.py exempts exactly these).
-STREAMED_UPLOADS = (("POST", "/media"), ("PATCH", TUS_PATH + "/{upload_id}"))
-TUS_HEADERS = {"Tus-Resumable": uploads.TUS_VERSION}
-CONTENT_CHUNK = 1024 * 1024
+STREAMED_UPLOADS = (("POST", "/media"), ("PATCH", tus.UPLOAD_PATH))
 
 
 def get_library(services: Svc) -> MediaLibrary:
@@ -103,124 +100,6 @@ class MediaChange(Strict):
     channel: Literal["front", "rear", "cabin", "unknown"] | None = None
 
 
-# tus 1.0: declared before /media/{media_id} so that "uploads" is never read as an id.
-
-
-@router.options(TUS_PATH, status_code=204, summary="tus: what this server supports")
-@router.options(TUS_PATH + "/{upload_id}", status_code=204, include_in_schema=False)
-async def tus_options(lib: Lib) -> Response:
-    return Response(
-        status_code=204,
-        headers={
-            **TUS_HEADERS,
-            "Tus-Version": uploads.TUS_VERSION,
-            "Tus-Extension": uploads.TUS_EXTENSIONS,
-            "Tus-Max-Size": str(lib.limits.max_file_bytes),
-        },
-    )
-
-
-@router.post(TUS_PATH, status_code=201, summary="tus: start a resumable upload")
-async def tus_create(
-    request: Request,
-    caller: CallerDep,
-    db: Db,
-    services: Svc,
-    lib: Lib,
-    tus_resumable: Annotated[str | None, Header()] = None,
-    upload_length: Annotated[str | None, Header()] = None,
-    upload_metadata: Annotated[str | None, Header()] = None,
-) -> Response:
-    """Headers `Tus-Resumable: 1.0.0`, `Upload-Length` and optional `Upload-Metadata`
-    (`filename`, `filetype`, `device_id`, `channel`, base64 values). Answers 201 with `Location`."""
-    await _may_collect_video(db, caller)
-    uploads.check_tus_version(tus_resumable)
-    length = uploads.parse_length(upload_length, "Upload-Length")
-    made = await uploads.create_upload(
-        db,
-        lib,
-        caller=caller,
-        length=length,
-        metadata=uploads.parse_metadata(upload_metadata),
-        now=services.clock(),
-    )
-    await db.commit()
-    location = str(request.url_for("tus_head", upload_id=str(made.id)))
-    return Response(
-        status_code=201, headers={**TUS_HEADERS, "Location": location, "Upload-Offset": "0"}
-    )
-
-
-def _upload_headers(upload: Any) -> dict[str, str]:
-    headers = {
-        **TUS_HEADERS,
-        "Upload-Offset": str(upload.offset),
-        "Upload-Length": str(upload.length),
-        "Cache-Control": "no-store",
-    }
-    if upload.media_id is not None:
-        headers["Camtel-Media-Id"] = str(upload.media_id)
-    return headers
-
-
-@router.head(TUS_PATH + "/{upload_id}", summary="tus: how much has arrived")
-async def tus_head(
-    upload_id: uuid.UUID,
-    caller: CallerDep,
-    db: Db,
-    services: Svc,
-    tus_resumable: Annotated[str | None, Header()] = None,
-) -> Response:
-    uploads.check_tus_version(tus_resumable)
-    upload = await uploads.get_upload(db, caller=caller, upload_id=upload_id, now=services.clock())
-    return Response(status_code=200, headers=_upload_headers(upload))
-
-
-@router.patch(TUS_PATH + "/{upload_id}", status_code=204, summary="tus: send the next bytes")
-async def tus_patch(
-    upload_id: uuid.UUID,
-    request: Request,
-    caller: CallerDep,
-    db: Db,
-    services: Svc,
-    lib: Lib,
-    tus_resumable: Annotated[str | None, Header()] = None,
-    upload_offset: Annotated[str | None, Header()] = None,
-    content_type: Annotated[str | None, Header()] = None,
-) -> Response:
-    """Body `application/offset+octet-stream` at `Upload-Offset`; a wrong offset is 409, bytes
-    past the declared length 413. The last PATCH answers with `Camtel-Media-Id`."""
-    uploads.check_tus_version(tus_resumable)
-    if (content_type or "").split(";")[0].strip() != "application/offset+octet-stream":
-        raise uploads.UnsupportedMedia("tus PATCH bodies are application/offset+octet-stream")
-    offset = uploads.parse_length(upload_offset, "Upload-Offset")
-    now = services.clock()
-    upload = await uploads.get_upload(db, caller=caller, upload_id=upload_id, now=now)
-    await uploads.append(db, lib, upload=upload, offset=offset, chunks=request.stream())
-    media = None
-    if upload.offset == upload.length:
-        media = await uploads.complete(db, lib, upload=upload, now=now)
-    await db.commit()
-    if media is not None:
-        lib.submit(media.id)
-    return Response(status_code=204, headers=_upload_headers(upload))
-
-
-@router.delete(TUS_PATH + "/{upload_id}", status_code=204, summary="tus: abandon an upload")
-async def tus_delete(
-    upload_id: uuid.UUID,
-    caller: CallerDep,
-    db: Db,
-    services: Svc,
-    lib: Lib,
-    tus_resumable: Annotated[str | None, Header()] = None,
-) -> Response:
-    uploads.check_tus_version(tus_resumable)
-    upload = await uploads.get_upload(db, caller=caller, upload_id=upload_id, now=services.clock())
-    await uploads.terminate(db, lib, upload=upload)
-    return Response(status_code=204, headers=TUS_HEADERS)
-
-
 # The library
 
 _MULTIPART_DOC = {
@@ -258,7 +137,7 @@ async def upload_media(
 ) -> MediaOut:
     """Streams the file into the encrypted store; 201 with `status: processing`, then the
     analysis makes it `ready` or `failed`. Over the quota or the size limit: 413."""
-    await _may_collect_video(db, caller)
+    await tus.may_collect_video(db, caller)
     declared = request.headers.get("content-length", "")
     reader = uploads.FormReader.from_request(
         request.headers.get("content-type", ""), request.stream()
@@ -275,15 +154,6 @@ async def upload_media(
     await db.commit()
     lib.submit(media.id)
     return media_out(media)
-
-
-async def _may_collect_video(db: Db, caller: CallerDep) -> None:
-    """P20: a minor's recordings are taken only with their guardian's consent."""
-    if not await collection_allowed(db, caller.user.id, Kind.VIDEO):
-        raise Forbidden(
-            "recordings of an account under 18 need the guardian's consent first",
-            code="consent_required",
-        )
 
 
 _after = time_cursor
@@ -382,16 +252,6 @@ def _disposition(filename: str) -> str:
     return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
-async def _multipart(
-    parts: list[tuple[bytes, AsyncIterator[bytes]]], boundary: str
-) -> AsyncIterator[bytes]:
-    for head, body in parts:
-        yield head
-        async for chunk in body:
-            yield chunk
-    yield f"\r\n--{boundary}--\r\n".encode()
-
-
 async def _serve(
     request: Request,
     db: Db,
@@ -407,77 +267,23 @@ async def _serve(
 ) -> Response:
     """Stored bytes of a recording (the original or a copy), decrypted as they stream, with
     Range (one range or several), If-None-Match and If-Range."""
-    headers = {
-        "ETag": etag,
-        "Accept-Ranges": "bytes",
-        "Cache-Control": "private, max-age=0, must-revalidate",
-        "Content-Disposition": _disposition(filename),
-    }
-    if ranges.etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    wanted: list[ranges.ByteRange] | None = None
-    if ranges.if_range_holds(request.headers.get("if-range"), etag):
-        try:
-            wanted = ranges.parse_range(request.headers.get("range"), size)
-        except ranges.Unsatisfiable:
-            return problem(
-                416,
-                "range-not-satisfiable",
-                "Range not satisfiable",
-                f"the recording has {size} bytes",
-                headers={**headers, "Content-Range": f"bytes */{size}"},
-            )
-    data_key = await service.data_key_for(db, lib, media.owner_id)
-    head_only = request.method == "HEAD"
-
-    def body(start: int, end: int) -> AsyncIterator[bytes]:
-        return service.read_object(
-            lib,
-            data_key=data_key,
-            key=key,
-            object_id=object_id,
-            start=start,
-            end=end,
-            total=size,
-        )
-
-    if wanted is None:
-        headers["Content-Length"] = str(size)
-        if head_only:
-            return Response(status_code=200, headers=headers, media_type=content_type)
-        return StreamingResponse(
-            body(0, size), status_code=200, headers=headers, media_type=content_type
-        )
-    if len(wanted) == 1:
-        only = wanted[0]
-        headers["Content-Range"] = only.content_range(size)
-        headers["Content-Length"] = str(only.length)
-        if head_only:
-            return Response(status_code=206, headers=headers, media_type=content_type)
-        return StreamingResponse(
-            body(only.start, only.end),
-            status_code=206,
-            headers=headers,
-            media_type=content_type,
-        )
-    boundary = secrets.token_hex(12)
-    parts = []
-    total = 0
-    for piece in wanted:
-        head = (
-            f"\r\n--{boundary}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Range: {piece.content_range(size)}\r\n\r\n"
-        ).encode()
-        parts.append((head, body(piece.start, piece.end)))
-        total += len(head) + piece.length
-    total += len(f"\r\n--{boundary}--\r\n")
-    headers["Content-Length"] = str(total)
-    kind = f"multipart/byteranges; boundary={boundary}"
-    if head_only:
-        return Response(status_code=206, headers=headers, media_type=kind)
-    return StreamingResponse(
-        _multipart(parts, boundary), status_code=206, headers=headers, media_type=kind
+    decided = ranges.for_request(
+        request,
+        size=size,
+        etag=etag,
+        content_type=content_type,
+        headers={
+            "ETag": etag,
+            "Accept-Ranges": "bytes",
+            "Cache-Control": "private, max-age=0, must-revalidate",
+            "Content-Disposition": _disposition(filename),
+        },
     )
+    if not decided.reads:
+        return ranges.answer(decided)
+    data_key = await service.data_key_for(db, lib, media.owner_id)
+    read = ranges.stored(lib, data_key=data_key, key=key, object_id=object_id, size=size)
+    return ranges.answer(decided, read)
 
 
 async def _audit_bytes(
@@ -636,7 +442,7 @@ async def media_thumbnail(
     if not media.thumbnail_key:
         raise NotFound("no thumbnail (yet)" if media.status == "processing" else "no thumbnail")
     etag = f'"t-{media.sha256}"'
-    if ranges.etag_matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag})
     data_key = await service.data_key_for(db, lib, media.owner_id)
     size = await lib.store.size(media.thumbnail_key)

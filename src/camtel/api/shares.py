@@ -3,6 +3,8 @@
 `router` goes under /api/v1 (signed in); `pages` holds `/s/{token}` and its content, open to
 anyone with the link and kept out of the OpenAPI schema. Every dead link (unknown, expired,
 revoked, used up, erased) gets the same 404 page, so the answer tells nothing about a token.
+The page is `web/templates/share.html`, in the reader's language; the bytes are answered by
+`api/ranges.py`, as for recordings.
 """
 
 from __future__ import annotations
@@ -11,21 +13,24 @@ import base64
 import hashlib
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
-from html import escape
+from functools import partial
 from typing import Annotated, Any
 
+from babel.numbers import format_percent
 from fastapi import APIRouter, Body, Request, Response, status
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 from pydantic import Field
 
+from camtel.api import ranges
 from camtel.api.deps import CallerDep, Db, Svc, client_address
 from camtel.api.media import Lib
 from camtel.api.schemas import Out, Strict
-from camtel.media import derivatives, ranges, service, shares
+from camtel.media import derivatives, service, shares
 from camtel.media.models import Media, MediaShare
 from camtel.media.service import MediaLibrary
+from camtel.web.render import environment, request_language
 
 router = APIRouter(tags=["shares"])
 pages = APIRouter(include_in_schema=False)
@@ -159,6 +164,7 @@ _CSS = (
     ".note{background:#e8f0fe;border-radius:6px;padding:8px 12px}"
     ".error{background:#fdecea}"
 )
+_STYLE = Markup(_CSS)  # noqa: S704 - the constant above, no input in it
 _CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -176,33 +182,33 @@ CONTENT_HEADERS = {
     **PAGE_HEADERS,
     "Content-Security-Policy": "default-src 'none'; sandbox",
 }
-CHANNELS = {"front": "front camera", "rear": "rear camera", "cabin": "cabin camera"}
 
 
-def _page(title: str, body: str, *, status_code: int = 200, refresh: bool = False) -> Response:
-    meta = f'<meta http-equiv="refresh" content="{REFRESH_S}">' if refresh else ""
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="robots" content="noindex, nofollow">'
-        f'<meta name="referrer" content="no-referrer">{meta}'
-        f"<title>{escape(title)} · camtel</title><style>{_CSS}</style></head>"
-        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
+def _page(request: Request, state: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """The share page in `state` (see the template), in the reader's language. Unlike the
+    app's pages (`web.render`) it loads nothing else and never sets a cookie, not even the
+    language switch's."""
+    lang = request_language(request)
+    env = environment()
+    # Synchronous from here to the end of rendering: the language cannot leak to another page.
+    env.install_gettext_callables(lang.gettext, lang.ngettext, newstyle=True)  # type: ignore[attr-defined]  # added by Jinja's i18n extension, not in its types
+    html = env.get_template("share.html").render(
+        lang=lang,
+        state=state,
+        style=_STYLE,
+        percent=partial(format_percent, locale=lang.code),
+        **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
 
 
-def _gone() -> Response:
+def _gone(request: Request) -> Response:
     """The one answer for every dead link (unknown, expired, revoked, used up, erased)."""
-    return _page(
-        "This link does not work",
-        "<p>The link is wrong, has expired or was withdrawn by the person who shared it.</p>",
-        status_code=404,
-    )
+    return _page(request, "gone", status_code=404)
 
 
-def _too_many(wait: float) -> Response:
-    page = _page("Too many attempts", "<p>Try again later.</p>", status_code=429)
+def _too_many(request: Request, wait: float) -> Response:
+    page = _page(request, "too_many", status_code=429)
     page.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
     return page
 
@@ -224,11 +230,11 @@ async def _open(
     guard, address = _guard(request, services), client_address(request)
     wait = guard.blocked(address)
     if wait is not None:
-        return _too_many(wait)
+        return _too_many(request, wait)
     found = await shares.find(db, token=token, now=services.clock())
     if found is None:
         guard.missed(address)
-        return _gone()
+        return _gone(request)
     return found
 
 
@@ -245,55 +251,38 @@ async def shared_page(token: str, request: Request, db: Db, services: Svc, lib: 
     now = services.clock()
     if not shares.may_open(share, now):
         _guard(request, services).missed(client_address(request))
-        return _gone()
-    noun = "photo" if media.kind == "photo" else "video"
+        return _gone(request)
     if share.redact and media.redaction != "ready":
-        return await _not_ready(db, lib, media, noun)
+        return await _not_ready(request, db, lib, media)
     if not await shares.count_view(db, share, now=now):
-        return _gone()
-    src = escape(f"{token}/content", quote=True)
-    shown = (
-        f'<img src="{src}" alt="Shared photo">'
-        if noun == "photo"
-        else f'<video controls preload="metadata" playsinline src="{src}"></video>'
+        return _gone(request)
+    return _page(
+        request,
+        "shown",
+        kind=media.kind,
+        src=f"{token}/content",
+        recorded=_when(media.start_time or media.created_at),
+        length=f"{media.duration_s:.0f} s" if media.duration_s and media.kind != "photo" else "",
+        channel=media.channel,
+        expires=_when(share.expires_at),
+        redacted=share.redact,
     )
-    facts = [
-        ("Recorded", _when(media.start_time or media.created_at)),
-        ("Camera", CHANNELS.get(media.channel, "not known")),
-        ("Link expires", _when(share.expires_at)),
-    ]
-    if media.duration_s and noun == "video":
-        facts.insert(1, ("Length", f"{media.duration_s:.0f} s"))
-    listed = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
-    note = (
-        '<p class="note">Faces and number plates were blurred automatically, and sound, location '
-        "and other metadata removed, before this was shared.</p>"
-        if share.redact
-        else ""
-    )
-    return _page(f"Shared {noun}", f"{shown}<dl>{listed}</dl>{note}")
 
 
-async def _not_ready(db: Db, lib: MediaLibrary, media: Media, noun: str) -> Response:
+async def _not_ready(request: Request, db: Db, lib: MediaLibrary, media: Media) -> Response:
     """A redacted link whose copy is not ready: being made (the page refreshes) or failed."""
     if media.redaction == "failed":
-        return _page(
-            f"This {noun} cannot be shown",
-            f'<p class="note error">The {noun} could not be prepared safely (with faces and '
-            "number plates blurred), so it is not shown. Ask the person who shared it to try "
-            "again.</p>",
-            status_code=500,
-        )
+        return _page(request, "failed", status_code=500, kind=media.kind)
     if derivatives.request(media):  # the copy was dropped (the recording changed hands)
         await db.commit()
         derivatives.submit(lib, media.id)
     done = lib.redactor.progress.get(media.id) if lib.redactor is not None else None
-    progress = f" ({done:.0%} done)" if done else ""
     return _page(
-        f"Preparing the shared {noun}",
-        f'<p class="note">Faces and number plates are being blurred before the {noun} is '
-        f"shown{progress}. This page refreshes by itself.</p>",
-        refresh=True,
+        request,
+        "preparing",
+        kind=media.kind,
+        refresh_s=REFRESH_S,
+        done=done,
     )
 
 
@@ -325,55 +314,37 @@ def _served(share: MediaShare, media: Media) -> dict[str, Any] | None:
 
 @pages.api_route("/s/{token}/content", methods=["GET", "HEAD"], name="shared_content")
 async def shared_content(token: str, request: Request, db: Db, services: Svc, lib: Lib) -> Response:
-    """The shared bytes, with Range; opening this counts no view (the page does)."""
+    """The shared bytes, with Range (one or several); opening this counts no view (the page
+    does)."""
     found = await _open(request, services, db, token)
     if isinstance(found, Response):
         return found
     share, media = found
     if not shares.may_stream(share, services.clock()):
-        return _gone()
+        return _gone(request)
     served = _served(share, media)
     if served is None:
         if media.redaction == "pending":
             return Response(status_code=503, headers={**CONTENT_HEADERS, "Retry-After": "5"})
-        return _gone()
+        return _gone(request)
     try:
         data_key = await service.data_key_for(db, lib, media.owner_id)
     except service.Unreadable:
-        return _gone()
+        return _gone(request)
     size, etag = served["size"], served["etag"]
-    headers = {
-        **CONTENT_HEADERS,
-        "ETag": etag,
-        "Accept-Ranges": "bytes",
-        "Content-Disposition": f'inline; filename="shared-{media.kind}{served["suffix"]}"',
-    }
-    if ranges.etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    wanted = None
-    if ranges.if_range_holds(request.headers.get("if-range"), etag):
-        try:
-            wanted = ranges.parse_range(request.headers.get("range"), size)
-        except ranges.Unsatisfiable:
-            headers["Content-Range"] = f"bytes */{size}"
-            return Response(status_code=416, headers=headers)
-    # One range is what players ask for; several are answered with the whole body (RFC 9110
-    # lets a server ignore Range).
-    part = wanted[0] if wanted is not None and len(wanted) == 1 else None
-    start, end = (part.start, part.end) if part else (0, size)
-    headers["Content-Length"] = str(end - start)
-    if part is not None:
-        headers["Content-Range"] = part.content_range(size)
-    code = 206 if part is not None else 200
-    if request.method == "HEAD":
-        return Response(status_code=code, headers=headers, media_type=served["type"])
-    body: AsyncIterator[bytes] = service.read_object(
-        lib,
-        data_key=data_key,
-        key=served["key"],
-        object_id=served["object_id"],
-        start=start,
-        end=end,
-        total=size,
+    decided = ranges.for_request(
+        request,
+        size=size,
+        etag=etag,
+        content_type=served["type"],
+        headers={
+            **CONTENT_HEADERS,
+            "ETag": etag,
+            "Accept-Ranges": "bytes",
+            "Content-Disposition": f'inline; filename="shared-{media.kind}{served["suffix"]}"',
+        },
     )
-    return StreamingResponse(body, status_code=code, headers=headers, media_type=served["type"])
+    read = ranges.stored(
+        lib, data_key=data_key, key=served["key"], object_id=served["object_id"], size=size
+    )
+    return ranges.answer(decided, read)
