@@ -21,6 +21,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Tests run on every core (at most 4 workers; each has its own databases); PYTEST_WORKERS=0
 # runs them in this one process.
@@ -39,4 +40,4 @@ bench: install
 	$(BIN)/python bench/media.py --size-mb 256 --repeat 3
 
 clean:
-	rm -rf $(VENV) camtel-data .pytest_cache
+	rm -rf $(VENV) camtel-data .pytest_cache .mypy_cache

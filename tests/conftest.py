@@ -14,7 +14,7 @@ from sqlalchemy import text
 from camtel.app import build_api
 from camtel.config import Settings
 from camtel.db import migrate
-from camtel.db.models import metadata
+from camtel.schema import metadata
 from camtel.services import Services
 from support import DATA, missing
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 
+import camtel.schema  # noqa: F401  every model loaded: the privacy engine looks tables up by name
 from camtel import __version__, web
 from camtel.api import (
     auth,
@@ -80,8 +81,10 @@ async def start_chores(services: Services) -> Callable[[], Awaitable[None]]:
     analyzer = Analyzer(services, workers=services.settings.media_analysis_workers)
     redactor = Redactor(services)
     transcoder = Transcoder(services)
+    dispatcher = services.dispatcher
+    assert dispatcher is not None  # Services.build makes one
     chores = [
-        asyncio.create_task(services.dispatcher.run()),
+        asyncio.create_task(dispatcher.run()),
         *(asyncio.create_task(repeat(chore), name=chore.name) for chore in schedule(services)),
         asyncio.create_task(analyzer.run()),
         asyncio.create_task(redactor.run()),
@@ -98,7 +101,7 @@ async def start_chores(services: Services) -> Callable[[], Awaitable[None]]:
     ]
 
     async def stop() -> None:
-        await services.dispatcher.stop()
+        await dispatcher.stop()
         analyzer.stop()
         redactor.stop()
         transcoder.stop()

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 if TYPE_CHECKING:  # commands import what they use: `camtel extract` needs no database
+    from rich.table import Table as RichTable
+    from sqlalchemy import Select
+
     from camtel.config import Settings
+    from camtel.ingest import Ingest
+    from camtel.services import Services
+
+T = TypeVar("T")
 
 app = typer.Typer(help="camtel: camera telematics.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -40,7 +48,7 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _run(coroutine) -> None:  # type: ignore[no-untyped-def]
+def _run(coroutine: Coroutine[Any, Any, object]) -> None:
     """Run the server's event loop: uvloop when installed, asyncio otherwise."""
     try:
         import uvloop
@@ -50,14 +58,14 @@ def _run(coroutine) -> None:  # type: ignore[no-untyped-def]
         _once(coroutine)
 
 
-def _once(coroutine):  # type: ignore[no-untyped-def]
+def _once(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run one coroutine to its end (asyncio is imported by the commands that need it)."""
     import asyncio
 
     return asyncio.run(coroutine)
 
 
-def _table(*columns: str):  # type: ignore[no-untyped-def]
+def _table(*columns: str) -> RichTable:
     """A rich table with these column headings."""
     from rich.table import Table as RichTable
 
@@ -124,7 +132,7 @@ def demo(
 
     fleet = []
 
-    async def ready(services, ingest):  # type: ignore[no-untyped-def]
+    async def ready(services: Services, ingest: Ingest) -> None:
         await seed(services, email=email, password=password)
         if "jt808" in ingest.ports and settings.demo_devices:
             fleet.append(drive(services, port=ingest.ports["jt808"]))
@@ -341,6 +349,7 @@ def config_show() -> None:
 @privacy_app.command("sweep")
 def privacy_sweep() -> None:
     """Delete what has outlived its retention now (camtel serve also does this hourly)."""
+    import camtel.schema  # noqa: F401  every model, for the privacy engine
     from camtel.db.engine import Database
     from camtel.db.migrate import upgrade
     from camtel.privacy.retention import sweep
@@ -410,6 +419,7 @@ def news_send(
 @breach_app.command("notify")
 def breach_notify(breach_id: Annotated[str, typer.Argument(help="The breach's id.")]) -> None:
     """Tell every person affected by a breach, once."""
+    import camtel.schema  # noqa: F401  every model, for the privacy engine
     from camtel.errors import CamtelError
     from camtel.privacy.registers import notify_breach
 
@@ -430,6 +440,7 @@ def privacy_ropa(
     fmt: Annotated[str, typer.Option("--format", help="markdown or json")] = "markdown",
 ) -> None:
     """Print the record of processing activities (GDPR Art. 30) from the registry."""
+    import camtel.schema  # noqa: F401  every model, for the privacy engine
     from camtel.privacy import ropa
 
     if fmt not in ("markdown", "json"):
@@ -438,7 +449,7 @@ def privacy_ropa(
     print(ropa.as_json() if fmt == "json" else ropa.as_markdown())
 
 
-async def _query(query):  # type: ignore[no-untyped-def]
+async def _query(query: Select[T]) -> list[T]:
     from camtel.db.engine import Database
     from camtel.db.migrate import upgrade
 

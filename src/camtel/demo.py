@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from camtel.accounts.caller import load_caller
+from camtel.accounts.caller import Caller, load_caller
 from camtel.accounts.models import User
 from camtel.accounts.service import create_account
 from camtel.devices import service as devices
@@ -77,7 +79,7 @@ def drive(services: Services, *, port: int) -> asyncio.Task[object]:
     return asyncio.create_task(Fleet(config).run(), name="demo-fleet")
 
 
-async def _fence_city_centres(db, *, caller, now) -> None:  # type: ignore[no-untyped-def]
+async def _fence_city_centres(db: AsyncSession, *, caller: Caller, now: datetime) -> None:
     """Two fences around the centre of each city the simulated dash cams drive in (they roam
     about 6 km around it): a 3 km circle ("<city> centre") and a 2.5 km square of streets
     ("<city> old town"), so the demo shows enter/exit events and notifications at once."""
@@ -118,7 +120,7 @@ async def _fence_city_centres(db, *, caller, now) -> None:  # type: ignore[no-un
             )
 
 
-async def _alerts_to_inbox(db, *, caller, now: datetime) -> None:  # type: ignore[no-untyped-def]
+async def _alerts_to_inbox(db: AsyncSession, *, caller: Caller, now: datetime) -> None:
     """The demo login is told of fence crossings, speeding and G-sensor events in its inbox."""
     from camtel.notify import service as notify
     from camtel.notify.models import NotificationRule
@@ -159,7 +161,9 @@ def demo_clip(cache: Path, number: int, seconds: int, now: datetime) -> bytes:
     return data
 
 
-async def _recordings(services: Services, db, *, caller, now: datetime) -> None:  # type: ignore[no-untyped-def]
+async def _recordings(
+    services: Services, db: AsyncSession, *, caller: Caller, now: datetime
+) -> None:
     """Store the demo recordings for the first dash cams, once; the analyzer (running in
     `camtel serve`) reads their tracks and G-sensor, or picks them up when it starts."""
     from camtel.media import service as media
@@ -193,7 +197,7 @@ async def _recordings(services: Services, db, *, caller, now: datetime) -> None:
         )
         row.storage_key = media.object_key(owner, str(row.id))
 
-        async def chunks(payload: bytes = data):  # type: ignore[no-untyped-def]
+        async def chunks(payload: bytes = data) -> AsyncIterator[bytes]:
             yield payload
 
         row.size, row.sha256 = await media.put_object(

@@ -12,6 +12,10 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # Value options of `camtel extract` (see camtel.cli.extract), by the name of the value.
 _OPTIONS = {"--format": "fmt", "-o": "out", "--output": "out"}
@@ -83,7 +87,7 @@ class PlainConsole:
 
     def __init__(self, width: int) -> None:
         self.width = width
-        self._rich = None
+        self._rich: Console | None = None
 
     def print(self, text: str, *, highlight: bool | None = None) -> None:
         plain = _TAGS.sub("", text)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from camtel import bus as buses
 from camtel.bus.base import Envelope
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 
 
 class Gateway(Protocol):
-    counters: Any
+    @property
+    def counters(self) -> Counter[str]: ...
 
     async def start(self) -> None: ...
 
@@ -213,9 +215,14 @@ class Ingest:
         if "worker" in self.parts:
             checks["pipeline"] = lambda: self.worker.running
         for name, gateway in self.gateways.items() if "gateway" in self.parts else ():
-            checks[name] = lambda g=gateway: g.serving
+
+            def serving(g: Gateway = gateway) -> bool:
+                return g.serving
+
+            checks[name] = serving
         if self.mqtt is not None:
-            checks["mqtt"] = lambda m=self.mqtt: m.connected
+            mqtt = self.mqtt
+            checks["mqtt"] = lambda: mqtt.connected
         return checks
 
     def stats(self) -> dict[str, dict[str, int]]:

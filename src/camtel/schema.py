@@ -1,4 +1,6 @@
-"""Every table camtel has, gathered in one metadata for migrations and checks."""
+"""Every table camtel has, gathered in one metadata: imported by the composition roots
+(`camtel.app`, `camtel.cli`), the migrations and the tests, so that every model is loaded
+before the privacy engine looks tables up by name (`camtel.privacy.tables`)."""
 
 from camtel.accounts import models as accounts_models
 from camtel.db.base import Base

@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, text
 
 from camtel.config import Settings, sync_url
 from camtel.db import migrate
-from camtel.db.models import metadata
 from camtel.db.partitions import include_name
+from camtel.schema import metadata
 
 ON_SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 

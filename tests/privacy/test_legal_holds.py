@@ -219,9 +219,9 @@ async def test_recordings_are_held_only_within_the_holding_organisation(services
 
 def test_a_persons_hold_finds_the_organisation_of_each_swept_table():
     """Every table the sweeper holds by person has a defined way to its organisation."""
-    from camtel.db.models import metadata
     from camtel.privacy.holds import reach
     from camtel.privacy.registry import RETENTION
+    from camtel.schema import metadata
 
     by_person = {
         name: reach(set(metadata.tables[name].c.keys()))

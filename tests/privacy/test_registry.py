@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from camtel.db.models import metadata
 from camtel.privacy.registry import NOT_PERSONAL, REGISTRY
+from camtel.schema import metadata
 
 
 def test_every_table_is_declared():

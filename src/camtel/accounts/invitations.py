@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.caller import Caller
@@ -53,7 +53,7 @@ def _address(email: str) -> str:
         raise Invalid(str(exc), field="email") from None
 
 
-def _open_clause(now: datetime):  # type: ignore[no-untyped-def]
+def _open_clause(now: datetime) -> ColumnElement[bool]:
     return (OrganizationInvitation.status == Status.PENDING) & (
         OrganizationInvitation.expires_at > now
     )

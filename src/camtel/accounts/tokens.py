@@ -6,8 +6,9 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import AuthSession, User
@@ -74,4 +75,4 @@ async def close_session(db: AsyncSession, *, session_id: uuid.UUID) -> None:
 async def close_all_sessions(db: AsyncSession, *, user_id: uuid.UUID) -> int:
     """End every session of a user (log out everywhere); returns how many ended."""
     result = await db.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0

@@ -11,6 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from pydantic import Field, ValidationError
 
 from camtel.accounts import email_change, service
+from camtel.accounts.models import AuthSession
 from camtel.accounts.tokens import close_all_sessions, close_session, open_session, resolve
 from camtel.api.deps import (
     CSRF_COOKIE,
@@ -175,7 +176,9 @@ _TOKEN_BODY = {
 }
 
 
-async def _sign_in(request: Request, db: Db, services: Svc, kind: str):  # type: ignore[no-untyped-def]
+async def _sign_in(
+    request: Request, db: Db, services: Svc, kind: str
+) -> tuple[str, AuthSession, timedelta]:
     creds = await _credentials(request)
     limit_attempts(services, request, creds.email)
     now = services.clock()

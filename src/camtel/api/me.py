@@ -11,7 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from pydantic import Field
 from sqlalchemy import select
 
-from camtel.accounts import email_change, invitations, service, sessions
+from camtel.accounts import email_change, invitations, service
 from camtel.accounts.contact import ContactError, normalise_phone
 from camtel.accounts.models import User
 from camtel.api.auth import limit_attempts
@@ -20,7 +20,7 @@ from camtel.api.pagination import Cursor, Limit, page, time_cursor
 from camtel.api.schemas import Out, Strict
 from camtel.devices.models import Device
 from camtel.errors import Invalid, NotFound
-from camtel.privacy import access_log, policies
+from camtel.privacy import access_log, policies, sessions
 from camtel.privacy.diagnostics import load_key
 from camtel.privacy.scope import scope_of
 

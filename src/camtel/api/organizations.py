@@ -86,7 +86,7 @@ async def _invite(
     )
 
 
-_INVITE = {
+_INVITE: dict[str, Any] = {
     "status_code": status.HTTP_202_ACCEPTED,
     "response_model": InvitationOut,
     "description": "The person is mailed and becomes a member only once they accept "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -119,9 +119,9 @@ def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
 PageRenderer = Callable[[Request, int, Exception], Response | None]
 
 _STATUS_OF: dict[type[Exception], Callable[[Exception], int]] = {
-    CamtelError: lambda exc: exc.status,  # type: ignore[attr-defined]
+    CamtelError: lambda exc: cast(CamtelError, exc).status,
     RequestValidationError: lambda _exc: 422,
-    HTTPException: lambda exc: exc.status_code,  # type: ignore[attr-defined]
+    HTTPException: lambda exc: cast(HTTPException, exc).status_code,
     Exception: lambda _exc: 500,
 }
 

@@ -117,7 +117,15 @@ def _place(place: object) -> dict[str, object]:
     return {k: getattr(place, k) for k in ("time", "latitude", "longitude")}
 
 
-async def _detect(db, caller, services, device_id, start, end, action):  # type: ignore[no-untyped-def]
+async def _detect(
+    db: Db,
+    caller: CallerDep,
+    services: Svc,
+    device_id: uuid.UUID,
+    start: datetime | None,
+    end: datetime | None,
+    action: str,
+) -> tuple[list[Trip], list[Stop]]:
     """Trips and stops of a visible device in a range (the read is audited)."""
     start, end = time_range(start, end, services.clock())
     device = await devices.get(db, caller=caller, device_id=device_id)

@@ -85,7 +85,8 @@ class Fanout:
         self.counters: Counter[str] = Counter()
         self._nc: Client | None = None
         self._connecting: asyncio.Task[None] | None = None
-        self._changes: list[tuple[str, bytes]] = []  # invalidations waiting to be sent
+        # Invalidations waiting to be sent (None: not encodable, counted as not sent).
+        self._changes: list[tuple[str, bytes | None]] = []
         self._updates: dict[str, list[LiveUpdate]] = {}  # live subject -> updates
         self._sending: asyncio.Task[None] | None = None
 
@@ -113,11 +114,12 @@ class Fanout:
 
     async def stop(self) -> None:
         """Stop relaying, send what is queued, close the connection."""
-        for listeners, relay in (
+        relays: tuple[tuple[list[Any], Callable[..., None]], ...] = (
             (self.device_listeners, self.device_changed),
             (self.fence_listeners, self.fences_changed),
             (self.live.relays, self.live_published),
-        ):
+        )
+        for listeners, relay in relays:
             with contextlib.suppress(ValueError):
                 listeners.remove(relay)
         if self._connecting is not None and not self._connecting.done():

@@ -9,7 +9,8 @@ from alembic.config import Config
 
 from camtel.config import sync_url
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+#: The schema's history, beside the package that defines it (camtel.schema).
+MIGRATIONS = Path(__file__).parents[1] / "migrations"
 
 
 def alembic_config(url: str) -> Config:

@@ -20,7 +20,7 @@ the keys may differ.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from camtel.protocols.jt808_location import status_names
 
@@ -51,7 +51,8 @@ def _fits(value: Any, kind: type) -> bool:
         return value in _INT64
     if kind is float:
         # NaN and infinities have no column form; -0.0 would come back as 0.0.
-        return math.isfinite(value) and (value != 0.0 or math.copysign(1.0, value) > 0)
+        number = cast(float, value)  # `type(value) is float` above
+        return math.isfinite(number) and (number != 0.0 or math.copysign(1.0, number) > 0)
     return True
 
 

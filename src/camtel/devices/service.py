@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -21,11 +21,11 @@ from camtel.devices.models import Device, DeviceGroup, PendingDevice, Position
 from camtel.errors import Conflict, Forbidden, Invalid, NotFound
 
 
-def visible_devices(caller: Caller) -> Select[tuple[Device]]:
+def visible_devices(caller: Caller) -> Select[Device]:
     """Devices the caller may see: all of an organisation's, or a driver's own."""
     whole = [org for org, role in caller.roles.items() if sees_all_devices(role)]
     driving = [org for org, role in caller.roles.items() if not sees_all_devices(role)]
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if whole:
         conditions.append(Device.organization_id.in_(whole))
     if driving:
@@ -33,7 +33,7 @@ def visible_devices(caller: Caller) -> Select[tuple[Device]]:
             and_(Device.organization_id.in_(driving), Device.driver_id == caller.user.id)
         )
     if not conditions:
-        return select(Device).where(False)
+        return select(Device).where(false())
     return select(Device).where(or_(*conditions))
 
 
@@ -203,16 +203,16 @@ def shown(
     plain = len(names)
     hidden = None in names
     unpack = position_attributes.unpack
-    out = []
+    out: list[dict[str, Any]] = []
     for row in rows:
-        item = dict(zip(names, row[:plain], strict=True))
+        item: dict[str | None, Any] = dict(zip(names, row[:plain], strict=True))
         if hidden:
-            del item[None]  # type: ignore[arg-type]
+            del item[None]
         packed = row[plain + 1 :]
         if extra is not None and packed[-1] is not None:
             packed = (*packed[:-1], extra(packed[-1]))
         item["attributes"] = unpack(packed)
-        out.append(item)
+        out.append(cast("dict[str, Any]", item))  # no None key left
     return out
 
 
@@ -243,7 +243,7 @@ async def positions(
     return list(await _rows(db, query))
 
 
-async def _rows(db: AsyncSession, query: Select[Any]) -> Sequence[Row[Any]]:
+async def _rows(db: AsyncSession, query: Select[*tuple[Any, ...]]) -> Sequence[Row[Any]]:
     """Rows of a select of columns, through the session's connection: the ORM's loading
     machinery costs more than the query for thousands of rows and adds nothing here."""
     return (await (await db.connection()).execute(query)).all()

@@ -8,9 +8,13 @@ back, the count starts again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, TypeVar
+
+#: What names a fence here: anything hashable (the pipeline uses the fence's id).
+Fence = TypeVar("Fence", bound=Hashable)
 
 #: A fix this far past an edge counts at once (metres).
 MARGIN_M = 20.0
@@ -39,21 +43,21 @@ class FenceTrack:
 
 
 @dataclass(slots=True)
-class GeofenceState:
+class GeofenceState(Generic[Fence]):
     """One device against every fence that applies to it."""
 
-    tracks: dict[object, FenceTrack] = field(default_factory=dict)
+    tracks: dict[Fence, FenceTrack] = field(default_factory=dict)
 
-    def inside(self) -> list[object]:
+    def inside(self) -> list[Fence]:
         """Fences the device is inside now."""
         return [key for key, track in self.tracks.items() if track.inside]
 
 
 @dataclass(frozen=True, slots=True)
-class Crossing:
+class Crossing(Generic[Fence]):
     """A decided change of side: the device entered (or left) a fence at a fix."""
 
-    fence: object
+    fence: Fence
     entered: bool
     distance_m: float
 
@@ -87,14 +91,14 @@ def step(
 
 
 def observe(
-    state: GeofenceState,
+    state: GeofenceState[Fence],
     *,
     time: datetime,
-    distances: dict[object, float],
-    watched: Iterable[object],
+    distances: Mapping[Fence, float],
+    watched: Iterable[Fence],
     rule: Hysteresis = Hysteresis(),
-    margin_caps: dict[object, float] | None = None,
-) -> list[Crossing]:
+    margin_caps: Mapping[Fence, float | None] | None = None,
+) -> list[Crossing[Fence]]:
     """Judge one fix against the fences watched now.
 
     `distances` holds the signed distance to each watched fence near the fix; a watched
@@ -102,7 +106,7 @@ def observe(
     of their schedule) keep their track untouched.
     """
     caps = margin_caps or {}
-    crossings = []
+    crossings: list[Crossing[Fence]] = []
     for fence in watched:
         track = state.tracks.setdefault(fence, FenceTrack())
         distance = distances.get(fence, -float("inf"))
@@ -111,7 +115,7 @@ def observe(
     return crossings
 
 
-def forget(state: GeofenceState, keep: Iterable[object]) -> None:
+def forget(state: GeofenceState[Fence], keep: Iterable[Fence]) -> None:
     """Drop the tracks of fences that no longer exist."""
     kept = set(keep)
     for fence in [f for f in state.tracks if f not in kept]:

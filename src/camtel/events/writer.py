@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -16,12 +16,15 @@ from camtel.devices.models import Device
 from camtel.events.models import Event
 from camtel.messages import DeviceEvent
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
 
 
 def insert_statement(dialect: str) -> Insert:
     """INSERT ... ON CONFLICT (device_id, cause) DO NOTHING for this dialect."""
-    return _INSERTS[dialect](Event.__table__).on_conflict_do_nothing(
+    return _INSERTS[dialect](cast(Table, Event.__table__)).on_conflict_do_nothing(
         index_elements=["device_id", "cause"]
     )
 

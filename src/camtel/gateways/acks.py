@@ -66,7 +66,7 @@ class OrderedAcks:
         entry.failed = failed
         self._queue.append(entry)
         for future in pending:
-            future.add_done_callback(lambda f, e=entry: self._resolved(e, f))
+            future.add_done_callback(lambda f: self._resolved(entry, f))
         if self._timer is None:
             self._timer = self._loop.call_at(entry.deadline, self._expire)
 

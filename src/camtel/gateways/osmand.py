@@ -152,7 +152,8 @@ class OsmandGateway:
         # instead of uvicorn's sys.exit; and the signals stay with the process's main server.
         self._socket = socket.create_server((self.host, self.requested_port), reuse_port=False)
         self._server = uvicorn.Server(config)
-        self._server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+        # Patched on this instance: a no-op context manager instead of uvicorn's signal capture.
+        self._server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign, assignment]
         self._task = asyncio.create_task(
             self._server.serve(sockets=[self._socket]), name="osmand-gateway"
         )

@@ -147,8 +147,8 @@ class FenceBook:
         self.monotonic = monotonic
         self.devices: dict[uuid.UUID, DeviceInfo] = {}
         self.organizations: dict[uuid.UUID, OrgFences] = {}
-        self._tasks: dict[Hashable, asyncio.Task[None]] = {}
-        self._again: set[Hashable] = set()
+        self._tasks: dict[tuple[Hashable, ...], asyncio.Task[None]] = {}
+        self._again: set[tuple[Hashable, ...]] = set()
 
     # What the stages call (synchronously)
 
@@ -225,7 +225,7 @@ class FenceBook:
 
     def _schedule(
         self,
-        key: Hashable,
+        key: tuple[Hashable, ...],  # ("device", id), ("org", id), ("identity", protocol, id)
         load: Callable[[], Coroutine[Any, Any, None]],
         *,
         force: bool = False,

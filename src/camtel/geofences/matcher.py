@@ -357,7 +357,7 @@ class FenceIndex:
             edge = affinity.scale(polygon.boundary, per_lon, per_lat, origin=(0.0, 0.0))
             shapely.prepare(edge)
             frame = self._scaled[i] = (edge, per_lon, per_lat)
-        edge, per_lon, per_lat = frame  # type: ignore[misc]
+        edge, per_lon, per_lat = frame
         here = shapely.points(x * per_lon, y * per_lat)
         distances = shapely.distance(edge, here)
         inside = shapely.intersects_xy(polygon, x, y)

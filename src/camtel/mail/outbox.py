@@ -8,9 +8,10 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import cast
 
 import aiosmtplib
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.config import Settings
@@ -33,7 +34,9 @@ ROUND = 20
 _SMTP_TIMEOUT_S = 15
 #: Long enough for a round whose every mail times out.
 _LEASE = timedelta(seconds=ROUND * _SMTP_TIMEOUT_S + 60)
-DELIVERY = claims.Work("mail", OutboxMail.__table__, lambda: OutboxMail.status == "pending")
+DELIVERY = claims.Work(
+    "mail", cast(Table, OutboxMail.__table__), lambda: OutboxMail.status == "pending"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -401,8 +401,9 @@ class Analyzer:
             media.status, media.stage, media.progress = "ready", "done", 1.0
         if playable_copy:  # browsers cannot play it: the transcoder makes an H.264 copy
             derivatives.submit(self.lib, media_id, derivatives.PLAYABLE)
-        if stored_events and getattr(self.services, "dispatcher", None) is not None:
-            self.services.dispatcher.events_stored(stored_events)
+        dispatcher = getattr(self.services, "dispatcher", None) if stored_events else None
+        if dispatcher is not None:
+            dispatcher.events_stored(stored_events)
 
 
 async def _once(data: bytes) -> Any:

@@ -35,6 +35,7 @@ _local = threading.local()  # a CascadeClassifier keeps per-image state: one set
 def _cascades() -> _Cascades:
     found = getattr(_local, "cascades", None)
     if found is None:
+        # cv2.data, the cascade files' folder, is missing from OpenCV's stubs.
         folder = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]
         loaded = []
         for name in (
@@ -100,13 +101,14 @@ def _plates_by_shape(gray: np.ndarray) -> list[Box]:
         cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, strokes),
     )
     gradient = np.abs(cv2.Sobel(hats, cv2.CV_32F, 1, 0, ksize=3))
-    gradient = cv2.normalize(gradient, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    # OpenCV's stubs leave out the None that cv2 takes for `dst` and `kernel` (a 3x3 rectangle).
+    gradient = cv2.normalize(gradient, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)  # type: ignore[call-overload]
     gradient = cv2.GaussianBlur(gradient, (5, 5), 0)
     joined = cv2.morphologyEx(
         gradient, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (17, 3))
     )
     _, mask = cv2.threshold(joined, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    mask = cv2.dilate(cv2.erode(mask, None, iterations=1), None, iterations=2)
+    mask = cv2.dilate(cv2.erode(mask, None, iterations=1), None, iterations=2)  # type: ignore[call-overload]
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     found = []
     for contour in contours:

@@ -122,10 +122,10 @@ class Mp4Writer:
         self._sound: Any = None
         self._resampler: Any = None
         if sound is not None:
-            rate, layout = sound
-            self._sound = self._container.add_stream("aac", rate=rate)
+            sample_rate, layout = sound
+            self._sound = self._container.add_stream("aac", rate=sample_rate)
             self._sound.layout = layout
-            self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+            self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
 
     def write(self, picture: Picture) -> None:
         import av

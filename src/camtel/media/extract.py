@@ -15,12 +15,14 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from camtel.media.tracks import Extraction, TrackPoint, extract
 
 if TYPE_CHECKING:  # Rich is imported only where needed, so `camtel extract` starts fast
     from typing import Protocol
+
+    from rich.console import Console
 
     class Screen(Protocol):
         """Where per-file reports go: a Rich console, or the plain one of `camtel.entry`."""
@@ -53,7 +55,7 @@ def join_in_time_order(recordings: list[Recording]) -> list[Recording]:
     """Recordings with a track, earliest first; untimed ones keep their order at the end."""
     timed = [r for r in recordings if r.extraction.points and r.start is not None]
     untimed = [r for r in recordings if r.extraction.points and r.start is None]
-    return sorted(timed, key=lambda r: r.start) + untimed  # type: ignore[arg-type, return-value]
+    return sorted(timed, key=lambda r: cast(datetime, r.start)) + untimed  # start is not None
 
 
 def _iso(when: datetime | None) -> str:
@@ -215,7 +217,8 @@ def _extract_all(files: list[Path], console: Screen) -> list[Recording]:
         TextColumn("{task.completed}/{task.total} files"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    rich_console = cast("Console", console)  # a terminal: Rich's console, not the plain one
+    with Progress(*columns, console=rich_console, transient=True) as progress:
         task = progress.add_task("extracting", total=len(files))
         for path in files:
             progress.update(task, description=path.name[:40])

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -166,12 +166,12 @@ def check_channel(channel: str | None) -> str:
 # Visibility
 
 
-def visible_media(caller: Caller) -> Select[tuple[Media]]:
+def visible_media(caller: Caller) -> Select[Media]:
     """Media the caller may see: all of an organisation's for roles that see every device;
     for drivers, their own uploads and the recordings of the vehicles they drive."""
     whole = [org for org, role in caller.roles.items() if sees_all_devices(role)]
     driving = [org for org, role in caller.roles.items() if not sees_all_devices(role)]
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if whole:
         conditions.append(Media.organization_id.in_(whole))
     if driving:
@@ -183,7 +183,7 @@ def visible_media(caller: Caller) -> Select[tuple[Media]]:
             )
         )
     if not conditions:
-        return select(Media).where(False)
+        return select(Media).where(false())
     return select(Media).where(or_(*conditions))
 
 

@@ -15,11 +15,11 @@ from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.caller import Caller
@@ -410,7 +410,7 @@ async def append(
         .values(offset=offset + size, parts=parts)
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount != 1:
+    if cast(CursorResult[Any], done).rowcount != 1:
         await lib.store.delete(key)
         raise Conflict("another request moved the upload on; ask HEAD for the offset")
     upload.offset, upload.parts = offset + size, parts

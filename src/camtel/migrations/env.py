@@ -4,8 +4,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 
 from camtel.db.engine import sync_sqlite_pragmas
-from camtel.db.models import metadata
 from camtel.db.partitions import include_name
+from camtel.schema import metadata
 
 config = context.config
 #: The advisory lock key migrations hold on PostgreSQL (any number of camtel's own).
@@ -14,6 +14,7 @@ MIGRATION_LOCK = 0x63616D74656C  # 'camtel'
 
 def run() -> None:
     url = config.get_main_option("sqlalchemy.url")
+    assert url is not None  # camtel.db.migrate sets it
     engine = create_engine(url, poolclass=pool.NullPool)
     sync_sqlite_pragmas(engine)
     with engine.connect() as connection:

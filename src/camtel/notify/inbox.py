@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import CursorResult, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,10 +69,12 @@ async def add(db: AsyncSession, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
     """Insert inbox rows, skipping (person, event) pairs already there; the new rows' ids."""
     if not rows:
         return []
+    assert db.bind is not None  # camtel's sessions are bound to its engine
     dialect = db.bind.dialect.name
-    base = postgresql.insert(InboxItem) if dialect == "postgresql" else sqlite.insert(InboxItem)
     if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - camtel supports two
-        base = insert(InboxItem)
+        # (a plain INSERT has no ON CONFLICT clause to skip the pairs already there)
+        raise NotImplementedError(f"inbox rows cannot be added on {dialect}")
+    base = postgresql.insert(InboxItem) if dialect == "postgresql" else sqlite.insert(InboxItem)
     statement = base.on_conflict_do_nothing(index_elements=["user_id", "event_id"]).returning(
         InboxItem.id
     )
@@ -135,4 +137,4 @@ async def mark_all_read(db: AsyncSession, *, user_id: uuid.UUID, now: datetime) 
         .where(and_(InboxItem.user_id == user_id, InboxItem.read_at.is_(None)))
         .values(read_at=now)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount)

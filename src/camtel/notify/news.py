@@ -191,7 +191,8 @@ async def _latest_marketing(
     )
     by_user: dict[uuid.UUID, list[ConsentRecord]] = {}
     for row in rows:
-        by_user.setdefault(row.user_id, []).append(row)  # type: ignore[arg-type]
+        assert row.user_id is not None  # asked for these people's records only
+        by_user.setdefault(row.user_id, []).append(row)
     return {
         user_id: consent.latest(records)[Purpose.MARKETING_EMAIL]
         for user_id, records in by_user.items()

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 from pywebpush import WebPusher, WebPushException
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db.base import utcnow
@@ -300,5 +300,5 @@ async def unsubscribe(db: AsyncSession, *, user_id: uuid.UUID, subscription_id: 
             PushSubscription.id == subscription_id, PushSubscription.user_id == user_id
         )
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not cast(CursorResult[Any], result).rowcount:
         raise NotFound("push subscription not found")

@@ -72,6 +72,7 @@ def _geofence_stage(book: FenceBook | None, rules: EventRules) -> Stage:
         for org, envelopes in by_org.values():
             if len(envelopes) < 2:
                 continue  # one fix: measured on its own when its turn comes
+            # Only envelopes with a valid position were grouped (no cast per fix: hot path).
             lons = [e.position.longitude for e in envelopes]  # type: ignore[union-attr]
             lats = [e.position.latitude for e in envelopes]  # type: ignore[union-attr]
             for envelope, near in zip(
@@ -99,7 +100,7 @@ def _geofence_stage(book: FenceBook | None, rules: EventRules) -> Stage:
         candidates |= {f for f, t in ev.geofence.tracks.items() if t.inside or t.streak}
         watched = []
         for fence_id in candidates:
-            rule = org.by_id.get(fence_id)  # type: ignore[call-overload]
+            rule = org.by_id.get(fence_id)
             if rule is None or not rule.applies_to(info.id, info.group_id):
                 continue
             if not is_active(rule.schedule, position.time):
@@ -110,13 +111,13 @@ def _geofence_stage(book: FenceBook | None, rules: EventRules) -> Stage:
         crossings = fences.observe(
             ev.geofence,
             time=position.time,
-            distances=distances,  # type: ignore[arg-type]
+            distances=distances,
             watched=watched,
             rule=rules.hysteresis,
-            margin_caps={f: org.by_id[f].margin_cap_m for f in watched},  # type: ignore[misc]
+            margin_caps={f: org.by_id[f].margin_cap_m for f in watched},
         )
         for crossing in crossings:
-            rule = org.by_id[crossing.fence]  # type: ignore[index]
+            rule = org.by_id[crossing.fence]
             kind = "geofence_enter" if crossing.entered else "geofence_exit"
             breach = rule.breach_on == ("enter" if crossing.entered else "exit")
             distance = crossing.distance_m
@@ -138,6 +139,7 @@ def _geofence_stage(book: FenceBook | None, rules: EventRules) -> Stage:
             )
         return None
 
+    # An attribute of the function, which the worker finds with hasattr(stage, "prime").
     geofence_stage.prime = prime  # type: ignore[attr-defined]
     return geofence_stage
 
@@ -156,7 +158,7 @@ def _overspeed_stage(book: FenceBook | None, rules: EventRules) -> Stage:
         if info.speed_limit_kmh is not None:
             limits.append(overspeed.Limit(info.speed_limit_kmh, "device"))
         for fence_id in ev.geofence.inside():
-            rule = org.by_id.get(fence_id)  # type: ignore[call-overload]
+            rule = org.by_id.get(fence_id)
             if (
                 rule is not None
                 and rule.speed_limit_kmh

@@ -7,6 +7,7 @@ importing one another's modules.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,7 @@ class EventState:
     """Every event state machine of one device."""
 
     last_time: datetime | None = None
-    geofence: fences.GeofenceState = field(default_factory=fences.GeofenceState)
+    geofence: fences.GeofenceState[uuid.UUID] = field(default_factory=fences.GeofenceState)
     fences_seen: object = None
     overspeed: overspeed.OverspeedState = field(default_factory=overspeed.OverspeedState)
     alarms: alarms.AlarmState = field(default_factory=alarms.AlarmState)

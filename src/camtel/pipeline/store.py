@@ -7,11 +7,11 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy import Table, and_, bindparam, or_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from camtel.bus.base import Envelope
@@ -23,8 +23,8 @@ from camtel.events import writer as event_writer
 
 log = logging.getLogger(__name__)
 
-_POSITIONS = Position.__table__
-_DEVICES = Device.__table__
+_POSITIONS = cast(Table, Position.__table__)
+_DEVICES = cast(Table, Device.__table__)
 
 _TOUCH = (
     update(_DEVICES)
@@ -201,6 +201,7 @@ class _PostgresCopy:
         from psycopg.types.json import Jsonb  # the PostgreSQL driver, only where it is used
 
         connection = (await db.get_raw_connection()).driver_connection
+        assert connection is not None  # checked out of the pool just now, so still open
         extra, dumps = len(_COLUMNS) - 1, self._json
         async with connection.cursor() as cursor:
             # Made in every transaction (one round trip, a catalogue lookup when it exists):
@@ -358,7 +359,7 @@ class Store:
             assert self._copy is not None
             await self._copy.insert(db, values)
 
-    def _done(self, batch: list[Envelope], events: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+    def _done(self, batch: list[Envelope], events: Sequence[dict[str, Any]] = ()) -> None:
         for envelope in batch:
             envelope.settle()
         for listener in self.event_listeners if events else ():
@@ -368,9 +369,9 @@ class Store:
                 self.counters["listener_failures"] += 1
                 log.exception("a stored-events listener failed")
         stored = [e for e in batch if e.position is not None]
-        for listener in self.listeners if stored else ():
+        for stored_listener in self.listeners if stored else ():
             try:
-                listener(stored)
+                stored_listener(stored)
             except Exception:  # a live-update consumer must not undo a durable write
                 self.counters["listener_failures"] += 1
                 log.exception("a stored-positions listener failed")

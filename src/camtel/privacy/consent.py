@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Collection, Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeGuard, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,9 +104,12 @@ class Decision(Protocol):
     policy_version: int | None
 
 
-def latest(records: Iterable[Decision]) -> dict[str, Decision]:
+D = TypeVar("D", bound=Decision)
+
+
+def latest(records: Iterable[D]) -> dict[str, D]:
     """The current decision per purpose: the latest record (by time, then id). Pure."""
-    current: dict[str, Decision] = {}
+    current: dict[str, D] = {}
     for record in records:
         seen = current.get(record.purpose)
         if seen is None or (record.time, record.id) > (seen.time, seen.id):
@@ -114,7 +117,7 @@ def latest(records: Iterable[Decision]) -> dict[str, Decision]:
     return current
 
 
-def is_given(decision: Decision | None) -> bool:
+def is_given(decision: D | None) -> TypeGuard[D]:
     """Whether a decision allows processing: only an explicit, not withdrawn, yes. Pure."""
     return decision is not None and decision.outcome == Outcome.GIVEN
 
@@ -216,7 +219,7 @@ async def history(db: AsyncSession, user_id: uuid.UUID) -> list[ConsentRecord]:
 
 async def state(db: AsyncSession, user_id: uuid.UUID) -> dict[str, ConsentRecord]:
     """The current decision per purpose for a person."""
-    return latest(await history(db, user_id))  # type: ignore[return-value]
+    return latest(await history(db, user_id))
 
 
 async def decision(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose) -> ConsentRecord | None:

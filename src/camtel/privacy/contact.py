@@ -11,8 +11,9 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.contact import ContactError, normalise_email
@@ -129,4 +130,4 @@ async def submit(
 async def purge_expired(db: AsyncSession, *, now: datetime) -> int:
     """Delete messages past their retention (the retention sweeper may call this)."""
     result = await db.execute(delete(ContactMessage).where(ContactMessage.expires_at <= now))
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0

@@ -12,8 +12,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel import keyfiles
@@ -114,4 +115,4 @@ async def submit(
 async def purge_expired(db: AsyncSession, *, now: datetime) -> int:
     """Delete reports past their expiry (the retention sweeper may call this)."""
     result = await db.execute(delete(DiagnosticsReport).where(DiagnosticsReport.expires_at <= now))
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0

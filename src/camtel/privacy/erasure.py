@@ -7,16 +7,16 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import CursorResult, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db.engine import Database
-from camtel.db.models import metadata
 from camtel.privacy.registry import REGISTRY, Erasure
 from camtel.privacy.rights_models import PrivacyRequest
 from camtel.privacy.scope import Scope, scope_of
+from camtel.privacy.tables import table as registered
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +89,9 @@ async def execute(
             for key, value in (await hook(db, scope)).items():
                 counts[key] = counts.get(key, 0) + value
         for name, column, ids in plan(scope):
-            table = metadata.tables.get(name)
-            if table is None:
-                continue
+            table = registered(name)
             result = await db.execute(delete(table).where(table.c[column].in_(ids)))
-            counts[name] = counts.get(name, 0) + (result.rowcount or 0)
+            counts[name] = counts.get(name, 0) + (cast(CursorResult[Any], result).rowcount or 0)
         request = await db.get(PrivacyRequest, request_id)
         assert request is not None
         request.user_id = None

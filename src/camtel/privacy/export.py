@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
-from sqlalchemy import select
+from sqlalchemy import Column, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from camtel.db.models import metadata
 from camtel.devices import position_attributes
 from camtel.privacy.registry import REGISTRY
 from camtel.privacy.scope import Scope, scope_of
+from camtel.privacy.tables import table as registered
 
 #: Columns that are credentials, not information about the person: never exported.
 SECRET_MARKERS = ("password", "secret", "token_hash", "csrf", "key_wrapped", "wrapped_key")
@@ -31,7 +31,7 @@ Hook = Callable[..., Any]
 Progress = Callable[[int, int], Awaitable[None]]
 
 
-def _exportable_columns(table) -> list:  # type: ignore[no-untyped-def]
+def _exportable_columns(table: Table) -> list[Column[Any]]:
     return [c for c in table.c if not any(marker in c.name for marker in SECRET_MARKERS)]
 
 
@@ -45,10 +45,10 @@ def _json_default(value: Any) -> Any:
 
 async def rows_of(db: AsyncSession, scope: Scope, name: str) -> list[dict[str, Any]]:
     """The person's rows of one registered table, without credential columns."""
-    table = metadata.tables.get(name)
     entry = REGISTRY.get(name)
-    if table is None or entry is None:
+    if entry is None:
         return []
+    table = registered(name)
     link = entry.link
     ids = scope.ids_for(link, for_export=True)
     if not ids:

@@ -17,9 +17,10 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.db import claims
 from camtel.db.base import utcnow
@@ -27,7 +28,7 @@ from camtel.db.engine import Database
 from camtel.devices.models import Position
 from camtel.privacy.export import Hook, write_export
 from camtel.privacy.rights_models import PrivacyRequest
-from camtel.privacy.scope import scope_of
+from camtel.privacy.scope import Scope, scope_of
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ async def run(
     request_id: uuid.UUID,
     data_dir: Path,
     hooks: list[Hook],
-    clock=None,  # type: ignore[no-untyped-def]
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
     """Claim and build the ZIP of a queued export request; the request says `done` or
     `failed`. One another process builds is left to it."""
@@ -103,6 +104,8 @@ async def _build(
     target = export_file(data_dir, request_id)
     partial = target.with_suffix(".part")
     last = time.monotonic()
+    status: str
+    summary: dict[str, Any]
 
     async def progress(done: int, total: int) -> None:
         # Written in a session of its own, at most once a second: the person's page polls it.
@@ -145,7 +148,7 @@ def state(status: str, *, file_exists: bool) -> str:
     return "failed"
 
 
-def progress_of(summary: dict | None) -> float | None:  # type: ignore[type-arg]
+def progress_of(summary: dict[str, Any] | None) -> float | None:
     """How far a running export is, 0 to 1, from its request's summary; None before the
     first report. Pure."""
     reported = (summary or {}).get("progress") or {}
@@ -155,7 +158,7 @@ def progress_of(summary: dict | None) -> float | None:  # type: ignore[type-arg]
     return max(0.0, min(1.0, done / total))
 
 
-def start(database: Database, **kwargs) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
+def start(database: Database, **kwargs: Any) -> asyncio.Task[None]:
     """Run an export job in the background of this process."""
     return asyncio.create_task(run(database, **kwargs), name="privacy-export")
 
@@ -201,7 +204,7 @@ def sweep(data_dir: Path, now: datetime) -> int:
 def erasure_hook(data_dir: Path) -> Hook:
     """An erasure hook: the person's finished or running export files go too."""
 
-    async def erase(db, scope) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    async def erase(db: AsyncSession, scope: Scope) -> dict[str, int]:
         ids = list(
             await db.scalars(
                 select(PrivacyRequest.id).where(

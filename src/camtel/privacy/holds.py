@@ -18,7 +18,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -124,11 +124,12 @@ async def active(db: AsyncSession) -> Holds:
     people: dict[uuid.UUID, set[uuid.UUID]] = {}
     members: set[uuid.UUID] = set()
     for org, person, member in rows.all():
+        assert person is not None  # the query keeps holds on a person only
         people.setdefault(org, set()).add(person)
         if member is not None:
             members.add(person)
     return Holds(
-        devices=frozenset(devices),
+        devices=cast("frozenset[uuid.UUID]", frozenset(devices)),  # the join drops NULLs
         people={org: frozenset(who) for org, who in people.items()},
         members=frozenset(members),
     )

@@ -60,7 +60,7 @@ def pending(current: Mapping[str, int], accepted: Mapping[str, Decision]) -> lis
     out = []
     for kind, number in sorted(current.items()):
         decision = accepted.get(ACCEPTANCE[Kind(kind)])
-        if not (consent.is_given(decision) and decision.policy_version == number):  # type: ignore[union-attr]
+        if not (consent.is_given(decision) and decision.policy_version == number):
             out.append((kind, number))
     return out
 
@@ -239,7 +239,11 @@ def publish_file(settings: Any, path: Path, kind: str = "privacy") -> dict[str, 
                 row, mailed = await publish(
                     db, mailer, kind=Kind(kind), text=text, now=utcnow(), base_url=settings.base_url
                 )
-                result = {"kind": row.kind, "version": row.version, "mailed": mailed}
+                result: dict[str, Any] = {
+                    "kind": row.kind,
+                    "version": row.version,
+                    "mailed": mailed,
+                }
             result["delivered"] = 0
             while sent := await mailer.deliver_pending():  # 100 per round
                 result["delivered"] += sent

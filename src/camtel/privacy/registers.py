@@ -11,18 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import CompoundSelect, Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import Membership, User
 from camtel.accounts.service import find_by_email
-from camtel.db.models import metadata
 from camtel.devices.models import Device
 from camtel.errors import Invalid, NotFound
 from camtel.mail.outbox import Mailer
 from camtel.privacy.models import Breach, BreachNotification, Disclosure, DisclosureSubject
 from camtel.privacy.registry import REGISTRY, Category
+from camtel.privacy.tables import table as registered
 
 log = logging.getLogger(__name__)
 
@@ -193,12 +193,10 @@ async def record_breach(
     return breach
 
 
-def _people_of_table(name: str) -> Select[Any] | None:
+def _people_of_table(name: str) -> Select[Any] | CompoundSelect[Any] | None:
     """A query of the user ids that have rows in a registered table, or None when rows of
     that table link to nobody that can be worked out from its columns."""
-    table = metadata.tables.get(name)
-    if table is None:
-        return None
+    table = registered(name)
     if name == "users":
         return select(table.c.id)
     if name == "organizations":
@@ -225,7 +223,7 @@ def _people_of_table(name: str) -> Select[Any] | None:
         parts.append(select(Membership.user_id).where(Membership.organization_id.in_(orgs)))
     if not parts:
         return None
-    return parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])  # type: ignore[return-value]
+    return parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
 
 
 @dataclass(slots=True)

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import Membership
 from camtel.db import partitions
-from camtel.db.models import metadata
 from camtel.devices.models import Device
 from camtel.privacy import holds as legal_holds
 from camtel.privacy.registry import RETENTION, Retention
 from camtel.privacy.rights_models import RetentionOverride
+from camtel.privacy.tables import table as registered
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def expired(
 
 def _person_column(name: str) -> str | None:
     """The column that says whose a row is, for holds and overrides: a device or a user."""
-    columns = metadata.tables[name].c
+    columns = registered(name).c
     return "device_id" if "device_id" in columns else "user_id" if "user_id" in columns else None
 
 
@@ -121,9 +121,7 @@ async def sweep(db: AsyncSession, *, now: datetime) -> dict[str, int]:
     per_target = await overrides(db)
     counts: dict[str, int] = {}
     for name, rules in RETENTION.items():
-        table = metadata.tables.get(name)
-        if table is None:
-            continue
+        table = registered(name)
         if name in partitions.PARTITIONED and len(rules) == 1:
             dropped = await _drop_months(db, name, rules[0], now, holds, per_target.get(name))
             if dropped:
@@ -143,7 +141,14 @@ def month_cutoff(rule: Retention, now: datetime, override_days: Iterable[int] = 
     return now - timedelta(days=days)
 
 
-async def _drop_months(db, name, rule, now, holds, per_org):  # type: ignore[no-untyped-def]
+async def _drop_months(
+    db: AsyncSession,
+    name: str,
+    rule: Retention,
+    now: datetime,
+    holds: legal_holds.Holds,
+    per_org: dict[uuid.UUID, int] | None,
+) -> int:
     """Drop a partitioned table's months whose every row has expired; months holding a held
     device's rows stay for the row-by-row sweep. Returns how many months went."""
     if (
@@ -160,7 +165,7 @@ async def _drop_months(db, name, rule, now, holds, per_org):  # type: ignore[no-
     return len(dropped)
 
 
-async def _sweep_table(db, table, rule, now, holds, per_org):  # type: ignore[no-untyped-def]
+async def _sweep_table(db, table, rule, now, holds, per_org):
     column = table.c[rule.column]
     base = [table.c[key] == value for key, value in rule.where]
     # Each hold keeps only rows of its own organisation (camtel.privacy.holds).

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
 from camtel.privacy.registry import NOT_PERSONAL, REGISTRY
 
 
-def records() -> list[dict[str, object]]:
+class SweepRule(TypedDict):
+    column: str
+    days: int | None
+
+
+class ProcessingRecord(TypedDict):
+    table: str
+    purpose: str
+    categories: list[str]
+    data_subject_link: str
+    link_kind: str
+    retention: str
+    retention_enforced: list[SweepRule]
+    in_export: bool
+    erasure: str
+
+
+def records() -> list[ProcessingRecord]:
     """One record per table holding personal data."""
-    out = []
+    out: list[ProcessingRecord] = []
     for name, entry in sorted(REGISTRY.items()):
         out.append(
             {
@@ -44,10 +62,10 @@ def as_markdown(controller: str = "the operator of this camtel server") -> str:
     for r in records():
         enforced = ", ".join(
             f"{x['days']} days" if x["days"] else "at expiry" for x in r["retention_enforced"]
-        )  # type: ignore[attr-defined]
+        )
         retention = r["retention"] + (f" (swept: {enforced})" if enforced else "")
         lines.append(
-            f"| {r['table']} | {r['purpose']} | {', '.join(r['categories'])} | "  # type: ignore[arg-type]
+            f"| {r['table']} | {r['purpose']} | {', '.join(r['categories'])} | "
             f"{retention} | {'yes' if r['in_export'] else 'no'} | {r['erasure']} |"
         )
     lines += ["", "Tables without personal data:", ""]

@@ -1,4 +1,5 @@
-"""A person's own sessions: which are open, from which client, and ending one of them.
+"""A person's own sessions as the privacy centre shows them: which are open, from which client
+(read from the access log), and ending one of them.
 
 A session row holds no client description of its own; the sign-in that opened it wrote one
 to the access log at the same moment (`camtel.api.auth._sign_in` uses one clock reading for
@@ -11,8 +12,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import AuthSession
@@ -79,4 +81,4 @@ async def end_session(db: AsyncSession, *, user_id: uuid.UUID, session_id: uuid.
     result = await db.execute(
         delete(AuthSession).where(AuthSession.id == session_id, AuthSession.user_id == user_id)
     )
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)

@@ -95,6 +95,8 @@ def _decode_query(pairs: list[tuple[str, str]], now: datetime) -> Position:
             extras[key] = _scalar(value[:MAX_ATTRIBUTE_LENGTH])
 
     unique_id = _unique_id(next((params[k] for k in _ID_KEYS if params.get(k)), None))
+    latitude: str | None
+    longitude: str | None
     if "location" in params and "lat" not in params:
         latitude, _, longitude = params["location"].partition(",")
     else:

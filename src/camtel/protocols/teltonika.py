@@ -126,8 +126,8 @@ class FrameSplitter:
         """Where, after garbage at `pos`, a frame may start (a 0xFF there is garbage too)."""
         buf = self._buffer
         if not self._handshake_seen:  # a handshake opens with a zero byte, or comes after a ping
-            found = _RESYNC.search(buf, pos + 1)
-            return found.start() if found else len(buf)
+            match = _RESYNC.search(buf, pos + 1)
+            return match.start() if match else len(buf)
         found = buf.find(PREAMBLE, pos + 1)
         if found >= 0:
             return found

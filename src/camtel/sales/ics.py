@@ -22,7 +22,8 @@ def parameter(text: str) -> str:
 
 def fold(line: str) -> str:
     """A content line folded at 75 octets, never inside a UTF-8 character (RFC 5545 3.1)."""
-    out, current = [], b""
+    out: list[str] = []
+    current = b""
     for char in line:
         encoded = char.encode()
         limit = 75 if not out else 74  # continuation lines start with a space

@@ -369,7 +369,10 @@ def _checked(table: PriceTable, request: QuoteRequest) -> tuple[int | None, tupl
 def quote(table: PriceTable, request: QuoteRequest) -> Quote:
     """Price a request with a table: QuoteInvalid (422, naming the field) when it cannot."""
     months, options = _checked(table, request)
-    devices, lines = request.devices, []
+    devices = request.devices
+    lines: list[Line] = []
+    product: Purchase | Lease
+    billing: Billing
     if request.mode == "buy":
         product, billing, factor = table.buy, "once", Decimal(1)
     else:
@@ -382,8 +385,12 @@ def quote(table: PriceTable, request: QuoteRequest) -> Quote:
         )
     for code in options:
         option = table.options[code]
-        price = option.price(request.mode)
-        for kind, unit in (("once", price.once), ("monthly", price.monthly)):
+        prices = option.price(request.mode)
+        kinds: tuple[tuple[Billing, Decimal], ...] = (
+            ("once", prices.once),
+            ("monthly", prices.monthly),
+        )
+        for kind, unit in kinds:
             if unit:
                 lines.append(Line(code, option.label.en, devices, unit, kind, unit * devices))
     once_net = sum((line.amount for line in lines if line.billing == "once"), Decimal(0))

@@ -17,10 +17,11 @@ import shutil
 import socket
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, unquote
 
 import uvicorn
@@ -50,6 +51,9 @@ from camtel.camera.novatek import (
     STATUS_OK,
     fat_timecode,
 )
+
+if TYPE_CHECKING:  # the ASGI shapes, as Starlette names them
+    from starlette.types import Receive, Scope, Send
 
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8" ?>\n'
 VERSION = "CAMTEL-SIM-NT96675 v1.0"
@@ -179,7 +183,7 @@ class SimCamera:
 
     # -- HTTP -------------------------------------------------------------------------------
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         raw_query = scope.get("query_string", b"").decode("latin-1")
@@ -230,7 +234,7 @@ class SimCamera:
             rows.append(f'<a href="{link}">{label}</a>{extra}<br>')
         return f"<html><body><h1>Index of {html.escape(base)}</h1>{''.join(rows)}</body></html>"
 
-    async def _file(self, scope, send, path: Path) -> None:  # type: ignore[no-untyped-def]
+    async def _file(self, scope: Scope, send: Send, path: Path) -> None:
         size = _size(path)
         headers = dict(scope.get("headers", []))
         wanted = headers.get(b"range", b"").decode("latin-1") or None
@@ -314,12 +318,16 @@ def _parse_range(value: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-async def _start(send, status: int, kind: str, length: int, extra=()) -> None:  # type: ignore[no-untyped-def]
+async def _start(
+    send: Send, status: int, kind: str, length: int, extra: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
     headers = [(b"content-type", kind.encode()), (b"content-length", str(length).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + list(extra)})
 
 
-async def _respond(send, status: int, body: bytes, kind: str, extra=()) -> None:  # type: ignore[no-untyped-def]
+async def _respond(
+    send: Send, status: int, body: bytes, kind: str, extra: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
     await _start(send, status, kind, len(body), extra)
     await send({"type": "http.response.body", "body": body})
 

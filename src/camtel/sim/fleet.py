@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from camtel.protocols import jt808
 from camtel.sim import jt808_terminal as terminal
@@ -184,7 +185,7 @@ class Fleet:
                 self._on_progress(self.stats)
         return self.stats
 
-    async def sleep(self, seconds: float, *also: asyncio.Future[object]) -> None:
+    async def sleep(self, seconds: float, *also: asyncio.Future[Any]) -> None:
         """Sleep, waking early when the fleet stops or any of `also` completes."""
         assert self._stop_task is not None
         if seconds > 0:
@@ -432,11 +433,11 @@ class _Link:
         backlog = self.device.backlog
         while backlog:
             chunk = [backlog.popleft() for _ in range(min(terminal.MAX_BATCH, len(backlog)))]
-            await self._send(
-                jt808.MSG_LOCATION_BATCH,
-                lambda serial, chunk=chunk: terminal.batch_frame(self.device.phone, serial, chunk),
-                locations=chunk,
-            )
+
+            def batch(serial: int, chunk: list[terminal.Location] = chunk) -> bytes:
+                return terminal.batch_frame(self.device.phone, serial, chunk)
+
+            await self._send(jt808.MSG_LOCATION_BATCH, batch, locations=chunk)
             self.stats.sent += len(chunk)
             self.stats.blind_area += len(chunk)
 
@@ -452,13 +453,11 @@ class _Link:
             self._check_timeouts(now)
             if now >= next_report:
                 location = device.sample()
-                await self._send(
-                    jt808.MSG_LOCATION_REPORT,
-                    lambda serial, location=location: terminal.location_frame(
-                        device.phone, serial, location
-                    ),
-                    locations=(location,),
-                )
+
+                def report(serial: int, location: terminal.Location = location) -> bytes:
+                    return terminal.location_frame(device.phone, serial, location)
+
+                await self._send(jt808.MSG_LOCATION_REPORT, report, locations=(location,))
                 self.stats.sent += 1
                 last_sent = now
                 # After a stall, carry on at the rate rather than bursting to catch up.

@@ -12,8 +12,15 @@ import io
 import struct
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from camtel.sim.routes import RoutePoint
+
+if TYPE_CHECKING:  # numpy is imported where frames are drawn
+    from datetime import datetime
+
+    import numpy as np
+    import numpy.typing as npt
 
 #: One block per second, as the cameras write them; a type 3 record fits in 256 bytes.
 BLOCK_SIZE = 0x100
@@ -52,7 +59,7 @@ def accelerations(points: Sequence[RoutePoint]) -> list[tuple[float, float, floa
     return samples
 
 
-def _frame(width: int, height: int, point: RoutePoint, travelled_m: float) -> object:
+def _frame(width: int, height: int, point: RoutePoint, travelled_m: float) -> npt.NDArray[np.uint8]:
     """One video frame: sky, road, lane marks placed by the distance travelled, caption."""
     import cv2
     import numpy as np
@@ -180,7 +187,7 @@ def dashcam_recording(
     )
 
 
-def demo_drive_points(seed: int, start, seconds: int) -> list[RoutePoint]:  # type: ignore[no-untyped-def]
+def demo_drive_points(seed: int, start: datetime, seconds: int) -> list[RoutePoint]:
     """A `seconds`-long stretch of a simulated drive that is moving (skipping a parked start)."""
     from camtel.sim.routes import route_points
 

@@ -319,5 +319,8 @@ def detect(fixes: Iterable[Fix], rules: Rules | None = None) -> tuple[list[Trip]
     trips: list[Trip] = []
     stops: list[Stop] = []
     for item in iter_detect(fixes, rules):
-        (trips if isinstance(item, Trip) else stops).append(item)
+        if isinstance(item, Trip):
+            trips.append(item)
+        else:
+            stops.append(item)
     return trips, stops

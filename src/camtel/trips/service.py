@@ -95,7 +95,10 @@ async def summarise(
 
     def keep(items: list[Trip | Stop]) -> None:
         for item in items:
-            (trips if isinstance(item, Trip) else stops).append(item)
+            if isinstance(item, Trip):
+                trips.append(item)
+            else:
+                stops.append(item)
 
     async for row in iter_positions(db, device_id=device_id, start=start, end=end):
         keep(detector.feed(cast(Fix, row)))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import cast
+
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
@@ -77,8 +79,9 @@ def install(app: FastAPI) -> None:
     for module in PAGES:
         app.include_router(module.router)
 
-    async def sign_in_first(request, exc):  # type: ignore[no-untyped-def]
-        return page_for_error(request, 401, exc)
+    async def sign_in_first(request: Request, exc: Exception) -> Response:
+        # Never None: page_for_error answers SignInRequired with a redirect to the sign-in.
+        return cast(Response, page_for_error(request, 401, exc))
 
     app.add_exception_handler(SignInRequired, sign_in_first)
     # Scripts, styles and map data are text that compresses 3-5 times; only /static is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -18,7 +19,7 @@ METHODS = [
     ("static/js/**.js", "javascript"),
     ("**.py", "python"),
 ]
-OPTIONS = {
+OPTIONS: dict[str, dict[str, Any]] = {
     "templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true"},
     "static/js/**.js": JS_OPTIONS,
 }

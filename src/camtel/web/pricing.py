@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {"mode": "buy", "devices": "10", "months": "36", "opt
 PRIVATE = {"Referrer-Policy": "no-referrer"}
 
 
-def money(amount: Decimal | str, currency: str, lang: Language) -> str:
+def money(amount: Decimal | int | str, currency: str, lang: Language) -> str:
     return format_currency(Decimal(amount), currency, locale=lang.code)
 
 

@@ -123,7 +123,8 @@ def render(
     lang = request_language(request)
     env = environment()
     # Rendering is synchronous (no await between these two lines), so installing the request's
-    # language on the shared environment cannot leak into another request's page.
+    # language on the shared environment cannot leak into another request's page. (The i18n
+    # extension adds install_gettext_callables to the environment; Jinja's types lack it.)
     env.install_gettext_callables(lang.gettext, lang.ngettext, newstyle=True)  # type: ignore[attr-defined]
     config = {
         "lang": lang.code,

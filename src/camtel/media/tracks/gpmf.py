@@ -8,9 +8,10 @@ a structure size and a repeat count, then the values padded to four bytes. Withi
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from camtel.media import isobmff
 from camtel.media.tracks.model import GSensorSample, TrackPoint
@@ -156,6 +157,7 @@ def _stream(
     items: list[Entry], start: float, duration: float, out: Telemetry, gsensor: bool
 ) -> None:
     scale: list[float] = []
+    rows: Sequence[Sequence[Any]]  # raw values, then the same scaled to floats
     type_string = None
     gpsu = None
     fix = None

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 import camtel.db.base
 from camtel.devices import position_attributes
@@ -128,7 +128,7 @@ def _dedup_number(text: str) -> int:
     return int.from_bytes(bytes.fromhex(text[:16].ljust(16, "0")), "big", signed=True)
 
 
-def _chunks(connection: sa.Connection, table: sa.Table) -> Iterator[list[sa.Row[Any]]]:
+def _chunks(connection: sa.Connection, table: sa.Table) -> Iterator[Sequence[sa.Row[Any]]]:
     # Options of this statement only: the connection's own would stream the DROP after it.
     result = connection.execute(
         sa.select(table), execution_options={"stream_results": True, "yield_per": _CHUNK}
@@ -140,7 +140,7 @@ def _insert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any
     if not rows:
         return
     dialect = connection.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     connection.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
