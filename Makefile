@@ -27,7 +27,7 @@ lint: install
 # runs them in this one process.
 PYTEST_WORKERS ?= auto
 test: lint
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --maxprocesses 4 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --maxprocesses 4 --durations=25 $(PYTEST_ARGS)
 
 # The ingest, read-path, connection, command and upload benchmarks (under 10 minutes on 2 cores);
 # docs/performance.md has the figures and the other benches (media, redaction, geofences, web).

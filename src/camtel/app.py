@@ -372,7 +372,8 @@ def _watch_offline(services: Services) -> asyncio.Task[None]:
     settings = services.settings
     return asyncio.create_task(
         watch_offline(
-            services,
+            services.database,
+            clock=services.clock,
             silence_s=settings.offline_after_s,
             every_s=settings.offline_check_every_s,
             notify=lambda rows: publish_events(services, rows),

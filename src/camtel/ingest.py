@@ -172,7 +172,9 @@ class Ingest:
         if "gateway" not in self.parts:
             return
         if self.sink.access_log is None:  # P24: which device connected, when, from where
-            self.sink.access_log = DeviceAccessLog.for_services(self.services)
+            self.sink.access_log = DeviceAccessLog.in_data_dir(
+                self.services.database, self.services.settings.data_dir, clock=self.services.clock
+            )
         try:  # so that a fleet reconnecting after a restart is answered from the cache
             await self.registry.warm()
         except Exception:

@@ -288,7 +288,9 @@ async def test_osmand_requests_are_noted_once_per_device_per_throttle(services):
     port = free_port()
     when = int((datetime.now(UTC) - timedelta(minutes=5)).timestamp())
     async with running_ingest(services, osmand_port=port) as ingest:
-        recorder = ingest.sink.access_log = DeviceAccessLog.for_services(services)
+        recorder = ingest.sink.access_log = DeviceAccessLog.in_data_dir(
+            services.database, services.settings.data_dir, clock=services.clock
+        )
         agent = {"user-agent": "TraccarClient/8.1 (Android 14)"}
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=agent) as http:
             for n in range(3):
@@ -354,7 +356,9 @@ async def test_export_holds_the_rows_and_erasure_removes_them(client, services):
         )
         assert made.status_code == 201, made.text
         devices.append(uuid.UUID(made.json()["id"]))
-    recorder = DeviceAccessLog.for_services(services)
+    recorder = DeviceAccessLog.in_data_dir(
+        services.database, services.settings.data_dir, clock=services.clock
+    )
     for device_id in devices:
         recorder.connected(device_id=device_id, protocol="osmand", peer=(ADDRESS, 1), model="M")
     await recorder.stop()

@@ -1,8 +1,12 @@
-"""What a device's `unique_id` looks like in each protocol: pure checks, no I/O."""
+"""What a device's `unique_id` looks like in each protocol (pure checks, no I/O), and what a
+gateway knows of a registered device (`DeviceRef`)."""
 
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 #: Protocols camtel takes devices in from, the shape of their identifiers, and a description.
 PROTOCOLS: dict[str, tuple[re.Pattern[str], str]] = {
@@ -40,3 +44,18 @@ def unique_id_problem(protocol: str, unique_id: str) -> str | None:
     if not pattern.fullmatch(unique_id):
         return f"unique_id for {protocol} must be {shape}"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef:
+    """What a gateway needs to know about a registered device."""
+
+    id: uuid.UUID
+    protocol: str
+    unique_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    #: False while the person this device tracks may not have their location collected
+    #: (a minor without a guardian's consent, an erasure under way, or a driver who objects
+    #: to sharing their location with their organisation): positions are then acknowledged
+    #: but not stored.
+    collect_location: bool = True

@@ -23,7 +23,6 @@ from camtel.messages import DeviceEvent
 
 if TYPE_CHECKING:
     from camtel.db.engine import Database
-    from camtel.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +104,9 @@ async def check_connectivity(
 
 
 async def watch_offline(
-    services: Services,
+    database: Database,
     *,
+    clock: Callable[[], datetime],
     silence_s: float = SILENCE_S,
     every_s: float = EVERY_S,
     notify: Callable[[list[dict[str, Any]]], None] | None = None,
@@ -115,9 +115,7 @@ async def watch_offline(
     silence = timedelta(seconds=silence_s)
     while True:
         try:
-            await check_connectivity(
-                services.database, now=services.clock(), silence=silence, notify=notify
-            )
+            await check_connectivity(database, now=clock(), silence=silence, notify=notify)
         except Exception:
             log.exception("connectivity check failed")
         await asyncio.sleep(every_s)

@@ -12,10 +12,8 @@ import asyncio
 import itertools
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from camtel.db.base import utcnow
 from camtel.db.engine import Database
 from camtel.devices import service
-from camtel.devices.identity import unique_id_problem
+from camtel.devices.identity import DeviceRef, unique_id_problem
 from camtel.devices.models import Device
 from camtel.gateways.names import label
 from camtel.privacy.tracking import may_collect_locations
@@ -42,21 +40,8 @@ BATCH_SIZE = 400
 MAX_WARMED = MAX_CACHED // 2
 
 Key = tuple[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceRef:
-    """What a gateway needs to know about a registered device."""
-
-    id: uuid.UUID
-    protocol: str
-    unique_id: str
-    attributes: dict[str, Any] = field(default_factory=dict)
-    #: False while the person this device tracks may not have their location collected
-    #: (a minor without a guardian's consent, an erasure under way, or a driver who objects
-    #: to sharing their location with their organisation): positions are then acknowledged
-    #: but not stored.
-    collect_location: bool = True
+#: `DeviceRef` (defined beside the identity rules, in camtel.devices) is named from here too.
+__all__ = ["DeviceRef", "Registry"]
 
 
 def _identities(keys: Collection[Key]) -> ColumnElement[bool]:

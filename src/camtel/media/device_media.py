@@ -52,7 +52,7 @@ from camtel.media.service import MediaLibrary, TooLarge
 from camtel.messages import MediaChunk
 
 if TYPE_CHECKING:
-    from camtel.gateways.registry import DeviceRef
+    from camtel.devices.identity import DeviceRef
     from camtel.services import Services
 
 log = logging.getLogger(__name__)

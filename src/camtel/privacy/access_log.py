@@ -20,7 +20,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -32,9 +33,6 @@ from camtel.db.base import new_id, utcnow
 from camtel.db.engine import Database
 from camtel.privacy.diagnostics import load_key, pseudonym
 from camtel.privacy.models import AccessLogEntry, DeviceAccessEntry
-
-if TYPE_CHECKING:
-    from camtel.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -241,11 +239,11 @@ class DeviceAccessLog:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    def for_services(cls, services: Services) -> DeviceAccessLog:
+    def in_data_dir(
+        cls, database: Database, data_dir: Path, *, clock: Callable[[], datetime]
+    ) -> DeviceAccessLog:
         """The process's device access log, on its database with the data-dir key."""
-        return cls(
-            services.database, key=load_key(services.settings.data_dir), clock=services.clock
-        )
+        return cls(database, key=load_key(data_dir), clock=clock)
 
     def connected(
         self,
