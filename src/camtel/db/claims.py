@@ -158,6 +158,8 @@ class Claims:
         self.holder = holder
         self.held: set[uuid.UUID] = set()
         self._wake = asyncio.Event()
+        self._claiming = 0  # polls between claiming rows and handing them to `found`
+        self._handed = 0  # rows handed to `found` so far
 
     async def take(
         self, *, limit: int = 1, ids: Iterable[uuid.UUID] | None = None
@@ -230,10 +232,18 @@ class Claims:
             return (await db.scalar(pick.limit(1))) is not None
 
     async def settled(self, queue: asyncio.Queue[Any]) -> None:
-        """Wait until `queue` is worked off and no row waits unclaimed (tests, demos)."""
+        """Wait until `queue` is worked off and no row waits unclaimed (tests, demos); a row
+        the poll is claiming counts as waiting until it is queued."""
         while True:
+            handed = self._handed
             await queue.join()
-            if not await self.waiting():
+            # Idle only if no poll claimed, or handed over, a row while we looked.
+            if (
+                not self._claiming
+                and not await self.waiting()
+                and not self._claiming
+                and self._handed == handed
+            ):
                 return
             self.wake()
             await asyncio.sleep(0.05)
@@ -299,8 +309,14 @@ class Claims:
                     renewed = now
                 free = room()
                 if free > 0:
-                    for row_id in await self.take(limit=free):
-                        found(row_id)
+                    # Claimed rows are nobody's to `settled` until `found` has them queued.
+                    self._claiming += 1
+                    try:
+                        for row_id in await self.take(limit=free):
+                            found(row_id)
+                            self._handed += 1
+                    finally:
+                        self._claiming -= 1
             except Exception:
                 log.exception("claiming %s work failed", self.work.name)
             with contextlib.suppress(TimeoutError):
