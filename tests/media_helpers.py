@@ -17,6 +17,7 @@ import httpx
 from camtel.app import build_api
 from camtel.media import service
 from camtel.media.analysis import Analyzer
+from camtel.media.derivatives import Redactor, Transcoder
 from camtel.services import Services
 
 KARMA = "gopro_karma.mp4"
@@ -30,7 +31,32 @@ class MediaWorld:
 
     @property
     def lib(self) -> service.MediaLibrary:
-        return service.library(self.services)
+        return self.services.media
+
+
+def analyzer(services: Services, *, processes: bool = False, workers: int = 1) -> Analyzer:
+    """An analyser attached to the services' library, as `camtel.app.media_workers` makes it
+    (threads unless `processes`: the process pool is tested on its own)."""
+    dispatcher = services.dispatcher
+    services.media.analyzer = made = Analyzer(
+        services.workbench(),
+        workers=workers,
+        processes=processes,
+        events_stored=dispatcher.events_stored if dispatcher is not None else None,
+    )
+    return made
+
+
+def redactor(services: Services) -> Redactor:
+    """A redactor attached to the services' library."""
+    services.media.redactor = made = Redactor(services.workbench())
+    return made
+
+
+def transcoder(services: Services) -> Transcoder:
+    """A transcoder attached to the services' library."""
+    services.media.transcoder = made = Transcoder(services.workbench())
+    return made
 
 
 @asynccontextmanager
@@ -38,12 +64,12 @@ async def media_world(services: Services) -> AsyncIterator[MediaWorld]:
     """The whole API and an analyzer working in threads (the process pool is tested on its
     own)."""
     app = build_api(services)
-    analyzer = Analyzer(services, processes=False)
-    task = asyncio.create_task(analyzer.run())
+    worker = analyzer(services)
+    task = asyncio.create_task(worker.run())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
-        yield MediaWorld(http, analyzer, services)
-    analyzer.stop()
+        yield MediaWorld(http, worker, services)
+    worker.stop()
     await asyncio.wait_for(task, 30)
 
 

@@ -44,7 +44,6 @@ from camtel.events.online import watch_offline
 from camtel.ingest import ROLES, Ingest, parts_of
 from camtel.media import cleanup as media_cleanup
 from camtel.media import device_media
-from camtel.media import service as media_service
 from camtel.media import shares as media_shares
 from camtel.media.analysis import Analyzer
 from camtel.media.derivatives import Redactor, Transcoder
@@ -53,6 +52,7 @@ from camtel.privacy import analytics, erasure, export_jobs, retention
 from camtel.privacy.residency import residency_problem
 from camtel.sales import catalogue
 from camtel.services import Services
+from camtel.trips.detect import Rules
 from camtel.trips.digest import send_digests
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ API_PREFIX = "/api/v1"
 
 def install_hooks(services: Services) -> None:
     """What erasure and export do beyond rows: recordings' objects and keys, export files."""
-    lib = media_service.library(services)
+    lib = services.media
     services.erasure_hooks[:] = [
         media_cleanup.erasure_hook(lib),
         export_jobs.erasure_hook(services.settings.data_dir),
@@ -78,11 +78,9 @@ async def start_chores(services: Services) -> Callable[[], Awaitable[None]]:
     digests, analysis, redaction, transcoding); returns what stops them. They run in the
     `all` and `worker` roles."""
     await erasure.resume(services.database, now=services.clock(), hooks=services.erasure_hooks)
-    analyzer = Analyzer(services, workers=services.settings.media_analysis_workers)
-    redactor = Redactor(services)
-    transcoder = Transcoder(services)
     dispatcher = services.dispatcher
     assert dispatcher is not None  # Services.build makes one
+    analyzer, redactor, transcoder = media_workers(services)
     chores = [
         asyncio.create_task(dispatcher.run()),
         *(asyncio.create_task(repeat(chore), name=chore.name) for chore in schedule(services)),
@@ -109,6 +107,21 @@ async def start_chores(services: Services) -> Callable[[], Awaitable[None]]:
             chore.cancel()
 
     return stop
+
+
+def media_workers(services: Services) -> tuple[Analyzer, Redactor, Transcoder]:
+    """The analyser and the copy makers of this process, attached to its media library (an
+    upload or a share link asks them through it; without them, work waits for a worker)."""
+    bench, lib = services.workbench(), services.media
+    dispatcher = services.dispatcher
+    lib.analyzer = analyzer = Analyzer(
+        bench,
+        workers=services.settings.media_analysis_workers,
+        events_stored=dispatcher.events_stored if dispatcher is not None else None,
+    )
+    lib.redactor = redactor = Redactor(bench)
+    lib.transcoder = transcoder = Transcoder(bench)
+    return analyzer, redactor, transcoder
 
 
 def build_api(services: Services, *, chores: bool = True) -> FastAPI:
@@ -199,7 +212,7 @@ def schedule(services: Services) -> list[Chore]:
         export_jobs.sweep(settings.data_dir, clock())
 
     async def recordings() -> None:
-        await media_cleanup.sweep(database, media_service.library(services), now=clock())
+        await media_cleanup.sweep(database, services.media, now=clock())
 
     async def share_links() -> None:
         await media_shares.sweep(database, now=clock(), keep_days=settings.share_keep_days)
@@ -209,7 +222,13 @@ def schedule(services: Services) -> list[Chore]:
             await partitions.ensure(db, clock())
 
     async def digests() -> None:  # idempotent per person and day
-        await send_digests(services, clock())
+        await send_digests(
+            database,
+            services.mailer,
+            clock(),
+            send_hour=int(settings.digest_hour_utc),
+            rules=Rules.from_settings(settings),
+        )
         await services.mailer.deliver_pending()
 
     hour = 3600.0
@@ -343,7 +362,9 @@ def _ingest(services: Services, parts: frozenset[str]) -> Ingest:
     ingest = Ingest.build(services, parts=parts)
     ingest.on_stored(lambda batch: publish_positions(services.live, batch))
     services.device_listeners.append(ingest.registry.forget)
-    ingest.sink.media_handler = device_media.handler(services)
+    ingest.sink.media_handler = device_media.handler(
+        services.database, lambda: services.media, services.clock
+    )
     ingest.worker.store.event_listeners.append(lambda rows: publish_events(services, rows))
     return ingest
 

@@ -286,9 +286,7 @@ def outbox_list(limit: int = 20) -> None:
 
     from camtel.mail.models import OutboxMail
 
-    rows = _once(
-        _query(select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(limit))
-    )
+    rows = _once(_query(select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(limit)))
     table = _table("id", "created", "to", "subject", "status")
     for mail in rows:
         table.add_row(
@@ -421,7 +419,7 @@ def breach_notify(breach_id: Annotated[str, typer.Argument(help="The breach's id
     """Tell every person affected by a breach, once."""
     import camtel.schema  # noqa: F401  every model, for the privacy engine
     from camtel.errors import CamtelError
-    from camtel.privacy.registers import notify_breach
+    from camtel.privacy.breaches import notify_breach
 
     settings = _settings()
     try:

@@ -135,8 +135,14 @@ async def _alerts_to_inbox(db: AsyncSession, *, caller: Caller, now: datetime) -
             "name": "Demo alerts",
             "channels": ["inbox"],
             "event_types": [
-                "geofence_enter", "geofence_exit", "overspeed", "alarm", "collision",
-                "harsh_event", "harsh_braking", "harsh_acceleration",
+                "geofence_enter",
+                "geofence_exit",
+                "overspeed",
+                "alarm",
+                "collision",
+                "harsh_event",
+                "harsh_braking",
+                "harsh_acceleration",
             ],
         },
         now=now,
@@ -169,7 +175,7 @@ async def _recordings(
     from camtel.media import service as media
     from camtel.media.models import Media
 
-    lib = media.library(services)
+    lib = services.media
     owner = caller.user.id
     have = set(await db.scalars(select(Media.filename).where(Media.owner_id == owner)))
     cache = services.settings.data_dir / "demo"

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from camtel.accounts.ratelimit import RateLimiter
@@ -15,6 +16,7 @@ from camtel.config import Settings
 from camtel.db.base import utcnow
 from camtel.db.engine import Database
 from camtel.mail.outbox import Mailer
+from camtel.media.service import MediaLibrary, Workbench
 from camtel.notify.dispatcher import Dispatcher
 
 
@@ -53,15 +55,37 @@ class Services:
     #: fence cache (camtel.geofences.book.FenceBook.fences_changed) reloads them at once.
     fence_listeners: list[Callable[[uuid.UUID], None]] = field(default_factory=list)
     clock: Callable[[], datetime] = field(default=utcnow)
-    #: Media store, key ring, limits and analyzer (camtel.media.service.MediaLibrary); built
-    #: on first use by `camtel.media.service.library(services)`.
-    media: Any = None
+    #: Media store, key ring and limits: built on first use (`media`), since it reads the
+    #: master key from the data directory and many commands never touch a recording.
+    _media: MediaLibrary | None = field(default=None, init=False, repr=False)
     #: Extra work when a person is erased or exported (recordings), filled by the
     #: composition root: async (db, scope) -> counts / async (db, scope, zip) -> files.
     erasure_hooks: list[Callable[..., Any]] = field(default_factory=list)
     export_hooks: list[Callable[..., Any]] = field(default_factory=list)
     #: Routes stored events to inboxes, mail, Web Push and webhooks (`run()` it at start).
     dispatcher: Dispatcher | None = None
+
+    @property
+    def media(self) -> MediaLibrary:
+        """The process's media library (store, key ring, limits, the workers attached)."""
+        if self._media is None:
+            self._media = MediaLibrary.build(self.settings)
+        return self._media
+
+    @property
+    def work_dir(self) -> Path:
+        """Where workers keep decrypted working copies (private to the process's user)."""
+        return self.settings.data_dir / "work"
+
+    def workbench(self) -> Workbench:
+        """What a media worker works with, from these services."""
+        return Workbench(
+            database=self.database,
+            lib=self.media,
+            work_dir=self.work_dir,
+            poll_s=self.settings.job_poll_s,
+            clock=self.clock,
+        )
 
     def device_changed(self, protocol: str, unique_id: str) -> None:
         """Tell every listener that the device behind (protocol, unique_id) changed."""

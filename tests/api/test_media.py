@@ -9,6 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+import media_helpers
 from camtel.events.models import Event
 from camtel.media import analysis, service
 from camtel.media.models import Media
@@ -370,10 +371,8 @@ async def test_front_and_rear_of_the_same_moment_are_grouped(media, monkeypatch)
 async def test_analysis_in_a_worker_process(services):
     import asyncio
 
-    from camtel.media.analysis import Analyzer
-
-    lib = service.library(services)
-    analyzer = Analyzer(services, processes=True)
+    lib = services.media
+    analyzer = media_helpers.analyzer(services, processes=True)
     task = asyncio.create_task(analyzer.run())
     try:
         from camtel.accounts.models import Organization, User

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import av
 import pytest
 
+import media_helpers
 from camtel.accounts.models import Membership
 from camtel.media import derivatives, transcode
-from camtel.media.derivatives import Redactor, Transcoder
 from camtel.media.models import Media
 from media_helpers import KARMA, clip, clip_with_sound, media_world, settled, shared_file, upload
 from support import sign_up
@@ -36,8 +36,8 @@ async def running(worker):  # type: ignore[no-untyped-def]
 async def world(services):  # type: ignore[no-untyped-def]
     async with (
         media_world(services) as made,
-        running(Transcoder(services)) as transcoder,
-        running(Redactor(services)) as redactor,
+        running(media_helpers.transcoder(services)) as transcoder,
+        running(media_helpers.redactor(services)) as redactor,
     ):
         made.transcoder, made.redactor = transcoder, redactor
         yield made
@@ -122,7 +122,7 @@ async def test_a_copy_left_pending_is_made_at_the_next_start(services):
         assert body["playable"] == "pending"
         waiting = await world.http.get(f"/api/v1/media/{mid}/playable", headers=headers)
         assert waiting.status_code == 409
-        async with running(Transcoder(services)) as transcoder:
+        async with running(media_helpers.transcoder(services)) as transcoder:
             await transcoder.idle()
         answer = await world.http.get(f"/api/v1/media/{mid}/playable", headers=headers)
         assert answer.status_code == 200 and _streams(answer.content) == [("video", "h264")]

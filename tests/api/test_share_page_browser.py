@@ -12,9 +12,8 @@ import httpx
 import pytest
 import uvicorn
 
+import media_helpers
 from camtel.app import build_api
-from camtel.media.analysis import Analyzer
-from camtel.media.derivatives import Redactor
 from media_helpers import clip, settled, upload
 from support import missing, sign_up
 
@@ -36,7 +35,7 @@ async def site(services):  # type: ignore[no-untyped-def]
             build_api(services), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
         )
     )
-    analyzer, redactor = Analyzer(services, processes=False), Redactor(services)
+    analyzer, redactor = media_helpers.analyzer(services), media_helpers.redactor(services)
     tasks = [
         asyncio.create_task(server.serve()),
         asyncio.create_task(analyzer.run()),

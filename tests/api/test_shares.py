@@ -14,6 +14,7 @@ import av
 import pytest
 from sqlalchemy import select, text
 
+import media_helpers
 from camtel.media import redact, shares
 from camtel.media.derivatives import Redactor
 from camtel.media.models import Media, MediaShare
@@ -33,7 +34,7 @@ async def running(redactor: Redactor):
 
 @pytest.fixture
 async def world(services):
-    async with media_world(services) as made, running(Redactor(services)) as redactor:
+    async with media_world(services) as made, running(media_helpers.redactor(services)) as redactor:
         made.redactor = redactor
         yield made
 
@@ -252,7 +253,9 @@ async def test_pending_redaction_resumes_after_a_restart(services):
         waiting = await world.http.get(path + "/content")
         assert waiting.status_code == 503 and waiting.content == b""
 
-        async with running(Redactor(services)) as redactor:  # the next start picks it up
+        async with running(
+            media_helpers.redactor(services)
+        ) as redactor:  # the next start picks it up
             await redactor.idle()
         shown = await world.http.get(path)
         assert shown.status_code == 200 and "<video" in shown.text

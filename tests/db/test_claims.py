@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+import media_helpers
 from camtel.db import claims
 from camtel.db.engine import Database
 from camtel.media.analysis import Analyzer
@@ -125,8 +126,8 @@ async def test_work_queued_by_an_api_node_is_found_by_a_polling_worker(services)
     redacted share link; a worker process (other Services) polls, claims and does both."""
     worker = Services.build(services.settings.model_copy(update={"job_poll_s": 0.1}))
     try:
-        analyzer = Analyzer(worker, processes=False)
-        redactor = Redactor(worker)
+        analyzer = media_helpers.analyzer(worker)
+        redactor = media_helpers.redactor(worker)
         async with media_world(services) as api:
             # The world's own analyser stands for another worker that is busy elsewhere.
             api.analyzer.stop()
@@ -161,7 +162,7 @@ async def test_a_recording_held_by_a_live_worker_is_left_to_it(services):
         api.lib.analyzer = None
         headers, _ = await sign_up(api.http, api.services, "held@example.com")
         mid = uuid.UUID((await upload(api.http, headers, clip(), "h.mp4")).json()["id"])
-        analysis = Analyzer(services, processes=False)
+        analysis = media_helpers.analyzer(services)
         analysis._pool = analysis._new_pool()  # what run() does
         # Another worker holds it (now, with a live lease): this one must not analyse it.
         now = services.clock()

@@ -22,6 +22,11 @@ from support import sign_up
 PHONE = "013912340801"
 
 
+def _handler(services):  # type: ignore[no-untyped-def]
+    """The device media handler as `camtel.app` wires it."""
+    return device_media.handler(services.database, lambda: services.media, services.clock)
+
+
 @pytest.fixture
 async def world(services):
     async with media_world(services) as made:
@@ -46,9 +51,11 @@ def part_frame(body: bytes, phone: str, serial: int, total: int, index: int) -> 
 
 def media_body(media_id: int, photo: bytes, fix: datetime, channel: int = 1) -> bytes:
     """0x0801: id, type 0 (photo), format 0 (JPEG), event 1 (timed), channel, location, data."""
-    return struct.pack(">IBBBB", media_id, 0, 0, 1, channel) + bytes.fromhex(
-        location_body(22.54321, 114.05789, bcd(fix)).hex()
-    ) + photo
+    return (
+        struct.pack(">IBBBB", media_id, 0, 0, 1, channel)
+        + bytes.fromhex(location_body(22.54321, 114.05789, bcd(fix)).hex())
+        + photo
+    )
 
 
 async def send_in_two(terminal: Terminal, body: bytes) -> None:
@@ -72,9 +79,16 @@ async def rows(services, device_id=None):  # type: ignore[no-untyped-def]
 
 async def fleet_device(world, email: str) -> tuple[dict[str, str], str, str]:  # type: ignore[no-untyped-def]
     headers, user_id = await sign_up(world.http, world.services, email)
-    made = await world.http.post("/api/v1/devices", headers=headers, json={
-        "name": "Van", "unique_id": PHONE, "protocol": "jt808",
-        "attributes": {"media_channels": {"1": "front"}}})
+    made = await world.http.post(
+        "/api/v1/devices",
+        headers=headers,
+        json={
+            "name": "Van",
+            "unique_id": PHONE,
+            "protocol": "jt808",
+            "attributes": {"media_channels": {"1": "front"}},
+        },
+    )
     assert made.status_code == 201, made.text
     return headers, user_id, made.json()["id"]
 
@@ -94,7 +108,7 @@ async def test_photo_lands_in_the_library_acknowledged_after_commit(world, servi
     assert len(body) > 200, "big enough to split"
     port = free_port()
     async with running_ingest(services, jt808_port=port) as ingest:
-        inner = device_media.handler(services)
+        inner = _handler(services)
         gate = asyncio.Event()
 
         async def held(device, chunk):  # type: ignore[no-untyped-def]
@@ -131,8 +145,7 @@ async def test_photo_lands_in_the_library_acknowledged_after_commit(world, servi
         assert ingest.stats()["sink"]["media_stored"] == 2
     assert len(await rows(services)) == 1
 
-    listed = await world.http.get("/api/v1/media", headers=headers,
-                                  params={"device_id": device_id})
+    listed = await world.http.get("/api/v1/media", headers=headers, params={"device_id": device_id})
     assert listed.status_code == 200, listed.text
     [item] = listed.json()
     body_out = await settled(world.http, headers, item["id"])
@@ -149,10 +162,12 @@ async def test_photo_lands_in_the_library_acknowledged_after_commit(world, servi
     assert "114.05789" in geo.text and "22.54321" in geo.text
 
     stranger, _ = await sign_up(world.http, world.services, "other-org@example.com")
-    assert (await world.http.get(f"/api/v1/media/{item['id']}", headers=stranger)).status_code \
-        == 404
-    assert (await world.http.get(f"/api/v1/media/{item['id']}/content",
-                                 headers=stranger)).status_code == 404
+    assert (
+        await world.http.get(f"/api/v1/media/{item['id']}", headers=stranger)
+    ).status_code == 404
+    assert (
+        await world.http.get(f"/api/v1/media/{item['id']}/content", headers=stranger)
+    ).status_code == 404
     others = await world.http.get("/api/v1/media", headers=stranger)
     assert item["id"] not in others.text
 
@@ -161,7 +176,7 @@ async def test_unknown_or_ownerless_device_media_is_not_stored(world, services):
     await make_device(services, "jt808", "013900000808")  # an organisation with no members
     port = free_port()
     async with running_ingest(services, jt808_port=port) as ingest:
-        ingest.sink.media_handler = device_media.handler(services)
+        ingest.sink.media_handler = _handler(services)
         stranger = await Terminal("013900000809").connect(port)
         await send_in_two(stranger, media_body(1, jpeg(), recent()))
         await no_reply(stranger)
@@ -193,8 +208,12 @@ async def _store_one(services, device_id: uuid.UUID, photo: bytes) -> Media:  # 
 
     chunk = MediaChunk("jt808", PHONE, 9, "photo", "jpeg", 1, 0, photo)
     media, made = await device_media.store(
-        services.database, device_media.service.library(services),
-        device=DeviceRef(device_id, "jt808", PHONE), chunk=chunk, now=services.clock())
+        services.database,
+        services.media,
+        device=DeviceRef(device_id, "jt808", PHONE),
+        chunk=chunk,
+        now=services.clock(),
+    )
     assert made
     return media
 
@@ -203,7 +222,7 @@ async def _erase(services, user_id: str) -> None:  # type: ignore[no-untyped-def
     now = services.clock()
     async with services.database.session() as db:
         request = await erasure.request_erasure(db, user_id=uuid.UUID(user_id), now=now)
-    hook = cleanup.erasure_hook(device_media.service.library(services))
+    hook = cleanup.erasure_hook(services.media)
     await erasure.execute(services.database, request_id=request.id, now=now, hooks=[hook])
 
 
@@ -212,8 +231,14 @@ async def test_erasing_the_owner_keeps_the_fleet_photos(world, services):
     second, second_id = await sign_up(world.http, services, "second-owner@example.com")
     async with services.database.session() as db:
         org = (await db.get(Device, uuid.UUID(device_id))).organization_id
-        db.add(Membership(user_id=uuid.UUID(second_id), organization_id=org, role="owner",
-                          created_at=services.clock() + timedelta(seconds=1)))
+        db.add(
+            Membership(
+                user_id=uuid.UUID(second_id),
+                organization_id=org,
+                role="owner",
+                created_at=services.clock() + timedelta(seconds=1),
+            )
+        )
     photo = jpeg()
     media = await _store_one(services, uuid.UUID(device_id), photo)
     assert str(media.owner_id) == first_id, "the oldest owner"
@@ -248,7 +273,7 @@ async def test_photo_parts_interleaved_with_reports_and_a_heartbeat(world, servi
     pieces = [body[i * size : (i + 1) * size] for i in range(4)]
     port = free_port()
     async with running_ingest(services, jt808_port=port) as ingest:
-        ingest.sink.media_handler = device_media.handler(services)
+        ingest.sink.media_handler = _handler(services)
         terminal = await Terminal(PHONE).connect(port)
         await terminal.login()
         assert terminal.writer is not None
@@ -275,7 +300,8 @@ async def test_photo_parts_interleaved_with_reports_and_a_heartbeat(world, servi
     positions = await world.http.get(f"/api/v1/devices/{device_id}/positions", headers=headers)
     assert positions.status_code == 200, positions.text
     assert [p["latitude"] for p in positions.json()] == [22.54421, 22.54621], "both reports"
-    [item] = (await world.http.get("/api/v1/media", headers=headers,
-                                   params={"device_id": device_id})).json()
+    [item] = (
+        await world.http.get("/api/v1/media", headers=headers, params={"device_id": device_id})
+    ).json()
     content = await world.http.get(f"/api/v1/media/{item['id']}/content", headers=headers)
     assert content.status_code == 200 and content.content == photo, "joined byte for byte"

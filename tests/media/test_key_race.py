@@ -20,7 +20,7 @@ def engine() -> str:  # the race is SQLite's own
 
 
 async def test_a_first_key_survives_a_commit_between_its_read_and_its_insert(services):
-    lib = service.library(services)
+    lib = services.media
     real = lib.keys.data_key
     calls = 0
 
@@ -38,8 +38,14 @@ async def test_a_first_key_survives_a_commit_between_its_read_and_its_insert(ser
     lib.keys.data_key = racing  # type: ignore[method-assign]
     owner = uuid.uuid4()
     async with services.database.session() as db:
-        db.add(User(id=owner, email=f"{owner.hex}@example.com", phone="+4915100000000",
-                    password_hash="x"))
+        db.add(
+            User(
+                id=owner,
+                email=f"{owner.hex}@example.com",
+                phone="+4915100000000",
+                password_hash="x",
+            )
+        )
         await db.commit()
         key = await service.ensure_key(db, lib, owner)
     assert calls >= 2, "the first try met the other commit and was started again"

@@ -150,7 +150,7 @@ def test_breach_notify_command_function_is_idempotent(settings):
     import asyncio
 
     from camtel.db.engine import Database
-    from camtel.privacy import registers
+    from camtel.privacy import breaches
 
     async def seed() -> str:
         database = Database(settings.sqlalchemy_url)
@@ -164,7 +164,7 @@ def test_breach_notify_command_function_is_idempotent(settings):
                     channel=Channel.CLI,
                     now=NOW,
                 )
-                breach = await registers.record_breach(
+                breach = await breaches.record_breach(
                     db,
                     recorded_by=None,
                     detected_at=NOW,
@@ -177,7 +177,7 @@ def test_breach_notify_command_function_is_idempotent(settings):
             await database.dispose()
 
     breach_id = asyncio.run(seed())
-    first = registers.notify_breach(settings, breach_id)
+    first = breaches.notify_breach(settings, breach_id)
     assert first["notified"] >= 1 and first["affected"] == first["notified"]
-    second = registers.notify_breach(settings, breach_id)
+    second = breaches.notify_breach(settings, breach_id)
     assert second["notified"] == 0 and second["already_told"] == first["notified"]

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from camtel.errors import Invalid
-from camtel.privacy import analytics, diagnostics, policies, registers
+from camtel.privacy import analytics, breaches, diagnostics, disclosures, policies
 from camtel.privacy.consent import is_given, latest
 from camtel.privacy.minors import collection_decision
 
@@ -110,26 +110,26 @@ def test_pages_lose_queries_and_identifiers():
 
 def test_breach_authority_deadline_is_72_hours():
     detected = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-    assert registers.authority_deadline(detected) == datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
-    state = registers.deadline_state(detected, None, detected + timedelta(hours=70))
+    assert breaches.authority_deadline(detected) == datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+    state = breaches.deadline_state(detected, None, detected + timedelta(hours=70))
     assert state["status"] == "open" and state["hours_left"] == 2.0
-    assert registers.deadline_state(detected, None, detected + timedelta(hours=73))["status"] == (
+    assert breaches.deadline_state(detected, None, detected + timedelta(hours=73))["status"] == (
         "overdue"
     )
-    on_time = registers.deadline_state(detected, detected + timedelta(hours=5), detected)
+    on_time = breaches.deadline_state(detected, detected + timedelta(hours=5), detected)
     assert on_time["status"] == "notified"
-    late = registers.deadline_state(detected, detected + timedelta(hours=80), detected)
+    late = breaches.deadline_state(detected, detected + timedelta(hours=80), detected)
     assert late["status"] == "notified_late"
 
 
 def test_disclosure_withheld_only_with_a_legal_reason():
-    registers.check_subject(True, "")
-    registers.check_subject(False, "criminal investigation, §95 StPO: notice would prejudice it")
+    disclosures.check_subject(True, "")
+    disclosures.check_subject(False, "criminal investigation, §95 StPO: notice would prejudice it")
     with pytest.raises(Invalid):
-        registers.check_subject(False, "  ")
-    assert registers.check_categories(["location", "location", "video"]) == ["location", "video"]
+        disclosures.check_subject(False, "  ")
+    assert disclosures.check_categories(["location", "location", "video"]) == ["location", "video"]
     with pytest.raises(Invalid):
-        registers.check_categories(["shoe_size"])
+        disclosures.check_categories(["shoe_size"])
 
 
 def test_macs_are_normalised_hashed_and_scrubbed():

@@ -91,9 +91,15 @@ async def test_digest_goes_once_to_owners_and_managers(client, services):
     orgs = (await client.get("/api/v1/organizations", headers=owner)).json()
     await join(client, owner, orgs[0]["id"], "driver@example.com", "driver", driver)
 
-    assert await send_digests(services, NEXT_MORNING + timedelta(hours=5)) == 0, "too early"
+    assert (
+        await send_digests(services.database, services.mailer, NEXT_MORNING + timedelta(hours=5))
+        == 0
+    ), "too early"
     at_six = NEXT_MORNING + timedelta(hours=6)
-    both = await asyncio.gather(send_digests(services, at_six), send_digests(services, at_six))
+    both = await asyncio.gather(
+        send_digests(services.database, services.mailer, at_six),
+        send_digests(services.database, services.mailer, at_six),
+    )
     assert sorted(both) == [0, 1], "two nodes at once: one mail"
     [mail] = await _digests(services, "owner@example.com")
     assert mail.subject == f"camtel daily digest for {DAY.isoformat()}"
@@ -103,7 +109,12 @@ async def test_digest_goes_once_to_owners_and_managers(client, services):
         logged = {(r.day, r.mailed) for r in await db.scalars(select(DigestLog))}
     assert logged == {(DAY, True), (DAY, False)}, "the driver owns an empty fleet: no mail"
 
-    assert await send_digests(services, NEXT_MORNING + timedelta(hours=9)) == 0, "once a day"
+    assert (
+        await send_digests(services.database, services.mailer, NEXT_MORNING + timedelta(hours=9))
+        == 0
+    ), "once a day"
     assert len(await _digests(services, "owner@example.com")) == 1
     later = NEXT_MORNING + timedelta(days=1, hours=6)
-    assert await send_digests(services, later) == 0, "nothing happened the next day"
+    assert await send_digests(services.database, services.mailer, later) == 0, (
+        "nothing happened the next day"
+    )

@@ -144,9 +144,19 @@ class PageProblems(list):
 
 
 @pytest.fixture
-async def page(browser: Any, site: Site, screen: str) -> AsyncIterator[Any]:
-    """A fresh browser context on the chosen screen; fails the test on any script error."""
-    context = await browser.new_context(base_url=site.url, locale="en-GB", **SCREENS[screen])
+async def page(
+    browser: Any, site: Site, screen: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Any]:
+    """A fresh browser context on the chosen screen; fails the test on any script error.
+    A test marked `block_service_workers` gets none: camtel's service worker answers the
+    page's requests once it has claimed it, and `page.route` never sees those."""
+    blocked = request.node.get_closest_marker("block_service_workers") is not None
+    context = await browser.new_context(
+        base_url=site.url,
+        locale="en-GB",
+        service_workers="block" if blocked else "allow",
+        **SCREENS[screen],
+    )
     tab = await context.new_page()
     problems = PageProblems()
     tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

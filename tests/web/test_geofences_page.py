@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from strict_csp import strict_csp
 
 from conftest import check_accessibility, sign_in
@@ -38,6 +39,7 @@ async def _settled(page, locator) -> dict:  # type: ignore[no-untyped-def]
     raise AssertionError("the element kept moving")
 
 
+@pytest.mark.block_service_workers  # the strict policy is added by page.route
 async def test_a_drawn_fence_alerts_live_when_a_vehicle_leaves_it(site, person, page):
     van = await person.device("Van 1", "van-1")
     await strict_csp(page, "**/app/geofences")
@@ -115,6 +117,7 @@ async def test_a_drawn_fence_alerts_live_when_a_vehicle_leaves_it(site, person, 
     await badge.wait_for(state="hidden")
 
 
+@pytest.mark.block_service_workers  # the strict policy is added by page.route
 async def test_a_circle_by_keyboard_is_refused_then_saved_edited_and_deleted(site, person, page):
     await person.device("Van 1", "van-1")
     await strict_csp(page, "**/app/geofences")

@@ -54,7 +54,7 @@ async def test_the_price_shown_is_the_apis_for_buying_and_renting(site, page, br
 
     # Buying 55 devices with an LTE plan and an SD card: graduated tiers, a monthly service.
     await page.get_by_role("radio", name="Buy").check()
-    await page.get_by_label("Devices").fill("55")
+    await page.get_by_label("Devices", exact=True).fill("55")
     await page.get_by_role("checkbox", name="LTE data plan").check()
     await page.get_by_role("radio", name="SD card 128 GB").check()
     buy = await _api_quote(site, {"mode": "buy", "devices": 55, "options": ["lte", "sd_128"]})
@@ -65,7 +65,7 @@ async def test_the_price_shown_is_the_apis_for_buying_and_renting(site, page, br
     assert "each month" in await page.locator("#quote-after").inner_text()
 
     # Renting the same for 24 months: the months box appears and the total is the lease's.
-    months = page.get_by_label("Months")
+    months = page.get_by_label("Months", exact=True)
     assert not await months.is_visible(), "the lease length only matters when renting"
     await page.get_by_role("radio", name="Rent").check()
     await months.fill("24")
@@ -89,7 +89,7 @@ async def test_the_price_shown_is_the_apis_for_buying_and_renting(site, page, br
         assert await total.get_attribute("data-amount") == rent["total"]
         # The no-script form itself: choose and press the button.
         await static.get_by_role("radio", name="Buy").check()
-        await static.get_by_label("Devices").fill("3")
+        await static.get_by_label("Devices", exact=True).fill("3")
         await static.get_by_role("button", name="Show the price").click()
         await static.wait_for_url("**/pricing?**devices=3**")
         three = await _api_quote(site, {"mode": "buy", "devices": 3, "options": ["lte", "sd_128"]})
@@ -100,7 +100,7 @@ async def test_the_price_shown_is_the_apis_for_buying_and_renting(site, page, br
 
 async def test_bad_numbers_are_refused_at_their_field(site, page):
     await page.goto("/pricing?mode=buy&devices=4")
-    devices = page.get_by_label("Devices")
+    devices = page.get_by_label("Devices", exact=True)
     total = page.get_by_test_id("quote-total")
 
     await devices.fill("")
@@ -117,7 +117,7 @@ async def test_bad_numbers_are_refused_at_their_field(site, page):
     assert await devices.get_attribute("aria-invalid") is None
 
     await page.get_by_role("radio", name="Rent").check()
-    months = page.get_by_label("Months")
+    months = page.get_by_label("Months", exact=True)
     await months.fill("18")
     assert "12, 24 or 36" in await _field_error(page, months)
 
@@ -202,8 +202,8 @@ async def test_the_page_in_german(site, page):
     await page.goto("/pricing?lang=de")
     assert await page.locator("html").get_attribute("lang") == "de"
     await page.get_by_role("radio", name="Mieten").check()
-    await page.get_by_label("Geräte").fill("30")
-    await page.get_by_label("Monate").fill("12")
+    await page.get_by_label("Geräte", exact=True).fill("30")
+    await page.get_by_label("Monate", exact=True).fill("12")
     expected = await _api_quote(site, {"mode": "rent", "devices": 30, "months": 12})
     await _shown(page, expected["total"])
     assert "€" in await page.get_by_test_id("quote-total").inner_text()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.async_api import expect
 
 from conftest import check_accessibility, sign_in
@@ -183,6 +184,7 @@ def dashcam_clip(seconds: int = 6) -> tuple[bytes, list[tuple[float, float]]]:
 # The player
 
 
+@pytest.mark.block_service_workers  # the dropped chunk is made by page.route
 async def test_upload_then_play_with_the_map_on_the_video_clock(site, person, page):
     van = await person.device("Drone van", "drone-1")
     await _signed_in(page, person, "/app/recordings")
@@ -346,6 +348,7 @@ async def test_an_mpeg4_part2_recording_plays_from_its_h264_copy(site, person, p
     assert abs(lat - (fixes[2][0] + fixes[3][0]) / 2) < 1e-5  # half-way between two fixes
 
 
+@pytest.mark.block_service_workers  # every chunk is cut off by page.route
 async def test_an_upload_cut_off_by_a_reload_continues_with_the_same_file(
     site, person, page, tmp_path
 ):

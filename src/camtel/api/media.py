@@ -35,7 +35,7 @@ STREAMED_UPLOADS = (("POST", "/media"), ("PATCH", tus.UPLOAD_PATH))
 
 
 def get_library(services: Svc) -> MediaLibrary:
-    return service.library(services)
+    return services.media
 
 
 Lib = Annotated[MediaLibrary, Depends(get_library)]

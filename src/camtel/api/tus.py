@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Request, Response
 
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.errors import Forbidden
-from camtel.media import service, uploads
+from camtel.media import uploads
 from camtel.privacy.minors import Kind, collection_allowed
 
 router = APIRouter()  # tagged "media" by the router of api/media.py that includes it
@@ -40,7 +40,7 @@ async def tus_options(services: Svc) -> Response:
             **TUS_HEADERS,
             "Tus-Version": uploads.TUS_VERSION,
             "Tus-Extension": uploads.TUS_EXTENSIONS,
-            "Tus-Max-Size": str(service.library(services).limits.max_file_bytes),
+            "Tus-Max-Size": str(services.media.limits.max_file_bytes),
         },
     )
 
@@ -62,7 +62,7 @@ async def tus_create(
     length = uploads.parse_length(upload_length, "Upload-Length")
     made = await uploads.create_upload(
         db,
-        service.library(services),
+        services.media,
         caller=caller,
         length=length,
         metadata=uploads.parse_metadata(upload_metadata),
@@ -118,7 +118,7 @@ async def tus_patch(
         raise uploads.UnsupportedMedia("tus PATCH bodies are application/offset+octet-stream")
     offset = uploads.parse_length(upload_offset, "Upload-Offset")
     now = services.clock()
-    lib = service.library(services)
+    lib = services.media
     upload = await uploads.get_upload(db, caller=caller, upload_id=upload_id, now=now)
     await uploads.append(db, lib, upload=upload, offset=offset, chunks=request.stream())
     media = None
@@ -140,5 +140,5 @@ async def tus_delete(
 ) -> Response:
     uploads.check_tus_version(tus_resumable)
     upload = await uploads.get_upload(db, caller=caller, upload_id=upload_id, now=services.clock())
-    await uploads.terminate(db, service.library(services), upload=upload)
+    await uploads.terminate(db, services.media, upload=upload)
     return Response(status_code=204, headers=TUS_HEADERS)

@@ -33,7 +33,7 @@ from camtel.media.sniff import DESCRIPTIONS, HEAD_BYTES, IMAGES, sniff
 from camtel.media.transcode import needs_copy
 
 if TYPE_CHECKING:
-    from camtel.services import Services
+    from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -206,10 +206,17 @@ class Analyzer:
     so two analysers never work on the same one.
     """
 
-    def __init__(self, services: Services, *, workers: int = 1, processes: bool = True) -> None:
-        self.services = services
-        self.lib = service.library(services)
-        self.lib.analyzer = self
+    def __init__(
+        self,
+        bench: service.Workbench,
+        *,
+        workers: int = 1,
+        processes: bool = True,
+        events_stored: Callable[[Sequence[Event]], None] | None = None,
+    ) -> None:
+        self.bench, self.lib = bench, bench.lib
+        #: Told of the events a recording's G-sensor peaks made (the notification dispatcher).
+        self.events_stored = events_stored
         self.workers = max(1, workers)
         self.processes = processes
         self._queue: asyncio.Queue[uuid.UUID | None] = asyncio.Queue()
@@ -217,8 +224,8 @@ class Analyzer:
         self._pool: concurrent.futures.Executor | None = None
         self._stopping = False
         self._working: set[uuid.UUID] = set()
-        self.claims = claims.Claims(services.database, ANALYSIS, clock=services.clock)
-        self.work_dir = services.settings.data_dir / "work"
+        self.claims = claims.Claims(bench.database, ANALYSIS, clock=bench.clock)
+        self.work_dir = bench.work_dir
 
     def submit(self, media_id: uuid.UUID) -> None:
         """Queue a recording for analysis (a repeat while queued is ignored)."""
@@ -255,9 +262,7 @@ class Analyzer:
         os.chmod(self.work_dir, 0o700)
         self._pool = self._new_pool()
         poll = asyncio.create_task(
-            self.claims.keep(
-                every_s=self.services.settings.job_poll_s, room=self._room, found=self.submit
-            ),
+            self.claims.keep(every_s=self.bench.poll_s, room=self._room, found=self.submit),
             name="analysis-claims",
         )
         try:
@@ -294,7 +299,7 @@ class Analyzer:
             return Report(failure=f"analysis took longer than {JOB_TIMEOUT_S:.0f} s")
 
     async def _stage(self, media_id: uuid.UUID, stage: str, progress: float) -> None:
-        async with self.services.database.session() as db:
+        async with self.bench.database.session() as db:
             media = await db.get(Media, media_id)
             if media is not None:
                 media.stage, media.progress = stage, progress
@@ -305,7 +310,7 @@ class Analyzer:
         await self.claims.work_on(media_id, self._analyse, working=self._working)
 
     async def _analyse(self, media_id: uuid.UUID) -> None:
-        async with self.services.database.session() as db:
+        async with self.bench.database.session() as db:
             media = await db.get(Media, media_id)
             if media is None or media.status != "processing":
                 return
@@ -342,7 +347,7 @@ class Analyzer:
     async def _save(self, media_id: uuid.UUID, report: Report, data_key: bytes) -> None:
         stored_events: list[Event] = []
         playable_copy = False
-        async with self.services.database.session() as db:
+        async with self.bench.database.session() as db:
             media = await db.get(Media, media_id)
             if media is None:
                 return  # deleted while we worked
@@ -396,14 +401,13 @@ class Analyzer:
             media.event_count = len(report.peaks)
             if report.peaks and media.category != "locked":
                 media.category = "locked"  # evidence of an incident is kept for a year
-            stored_events = await _record_peaks(db, media, report, self.services.clock())
+            stored_events = await _record_peaks(db, media, report, self.bench.clock())
             await _group(db, media)
             media.status, media.stage, media.progress = "ready", "done", 1.0
         if playable_copy:  # browsers cannot play it: the transcoder makes an H.264 copy
             derivatives.submit(self.lib, media_id, derivatives.PLAYABLE)
-        dispatcher = getattr(self.services, "dispatcher", None) if stored_events else None
-        if dispatcher is not None:
-            dispatcher.events_stored(stored_events)
+        if stored_events and self.events_stored is not None:
+            self.events_stored(stored_events)
 
 
 async def _once(data: bytes) -> Any:

@@ -18,7 +18,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,9 +27,6 @@ from camtel.db import claims
 from camtel.media import service
 from camtel.media.models import Media
 from camtel.media.service import MediaLibrary
-
-if TYPE_CHECKING:
-    from camtel.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -207,14 +204,13 @@ class CopyMaker:
 
     copy: Copy = REDACTED
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.lib = service.library(services)
-        self.work_dir = services.settings.data_dir / "work"
+    def __init__(self, bench: service.Workbench) -> None:
+        self.bench, self.lib = bench, bench.lib
+        self.work_dir = bench.work_dir
         self._queue: asyncio.Queue[uuid.UUID | None] = asyncio.Queue()
         self._queued: set[uuid.UUID] = set()
         self._working: set[uuid.UUID] = set()
-        self.claims = claims.Claims(services.database, work(self.copy), clock=services.clock)
+        self.claims = claims.Claims(bench.database, work(self.copy), clock=bench.clock)
         #: How far the copy in hand is, 0..1, for pages that say "being prepared".
         self.progress: dict[uuid.UUID, float] = {}
 
@@ -241,9 +237,7 @@ class CopyMaker:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.work_dir, 0o700)
         poll = asyncio.create_task(
-            self.claims.keep(
-                every_s=self.services.settings.job_poll_s, room=self._room, found=self.submit
-            ),
+            self.claims.keep(every_s=self.bench.poll_s, room=self._room, found=self.submit),
             name=f"{self.copy.name}-copy-claims",
         )
         try:
@@ -274,7 +268,7 @@ class CopyMaker:
 
     async def _make(self, media_id: uuid.UUID) -> None:
         copy = self.copy
-        async with self.services.database.session() as db:
+        async with self.bench.database.session() as db:
             media = await db.get(Media, media_id)
             if media is None or getattr(media, copy.state) != "pending":
                 return
@@ -326,7 +320,7 @@ class CopyMaker:
         meanwhile: then the new object is stale and goes."""
         copy = self.copy
         stale: list[str] = []
-        async with self.services.database.session() as db:
+        async with self.bench.database.session() as db:
             media = await db.get(Media, media_id)
             state = getattr(media, copy.state) if media is not None else None
             taken_over = media is not None and not self.claims.holds(
@@ -343,7 +337,7 @@ class CopyMaker:
             old = getattr(media, copy.key)
             if old and old != stored:
                 stale.append(old)
-            info["finished_at"] = self.services.clock().isoformat()
+            info["finished_at"] = self.bench.clock().isoformat()
             if stored is None:
                 setattr(media, copy.state, "failed")
                 setattr(media, copy.key, None)
@@ -363,16 +357,8 @@ class Redactor(CopyMaker):
 
     copy = REDACTED
 
-    def __init__(self, services: Services) -> None:
-        super().__init__(services)
-        self.lib.redactor = self
-
 
 class Transcoder(CopyMaker):
     """Makes the browser-playable copies the analysis asks for."""
 
     copy = PLAYABLE
-
-    def __init__(self, services: Services) -> None:
-        super().__init__(services)
-        self.lib.transcoder = self

@@ -50,10 +50,12 @@ from camtel.media import crypto, service
 from camtel.media.models import CHANNELS, Media, MediaTrack
 from camtel.media.service import MediaLibrary, TooLarge
 from camtel.messages import MediaChunk
+from camtel.privacy.tracking import may_collect_video
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from camtel.devices.identity import DeviceRef
-    from camtel.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -235,28 +237,26 @@ async def store(
     return media, True
 
 
-async def _may_collect(services: Services, device: DeviceRef) -> bool:
+async def _may_collect(database: Database, device: DeviceRef) -> bool:
     """P20: video of a minor (the device's driver, or the one person it belongs to) only with
     their guardian's consent."""
-    from camtel.privacy.tracking import may_collect_video
-
-    async with services.database.session() as db:
+    async with database.session() as db:
         row = await db.get(Device, device.id)
         return row is not None and await may_collect_video(db, row)
 
 
-def handler(services: Services) -> Callable[[DeviceRef, MediaChunk], Awaitable[None]]:
-    """`Sink.media_handler` for this process: stores each file in the media library (built
-    on first use), then queues it for analysis."""
+def handler(
+    database: Database, library: Callable[[], MediaLibrary], clock: Callable[[], datetime]
+) -> Callable[[DeviceRef, MediaChunk], Awaitable[None]]:
+    """`Sink.media_handler` for this process: stores each file in the media library (asked
+    for when the first file comes: a process without device media never opens the store), then
+    queues it for analysis."""
 
     async def handle(device: DeviceRef, chunk: MediaChunk) -> None:
-        if not await _may_collect(services, device):
+        if not await _may_collect(database, device):
             log.info("device media not collected (no consent)", extra={"kind": chunk.kind})
             return  # acknowledged, never stored: a minor's camera without guardian consent
-        lib = service.library(services)
-        media, made = await store(
-            services.database, lib, device=device, chunk=chunk, now=services.clock()
-        )
+        media, made = await store(database, library(), device=device, chunk=chunk, now=clock())
         log.info(
             "device media %s",
             "stored" if made else "already stored",

@@ -13,7 +13,7 @@ import os
 import re
 import unicodedata
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from camtel.accounts.caller import Caller
 from camtel.accounts.roles import Role, can_manage_devices, sees_all_devices
 from camtel.db.base import new_id
-from camtel.db.engine import lost_write_race
+from camtel.db.engine import Database, lost_write_race
 from camtel.devices import service as devices
 from camtel.devices.models import Device
 from camtel.errors import CamtelError, Forbidden, Invalid, NotFound
@@ -36,7 +36,6 @@ from camtel.media.store import Store, open_store
 
 if TYPE_CHECKING:
     from camtel.config import Settings
-    from camtel.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ class MediaLimits:
 
 class Worker(Protocol):
     """A background worker of this process that takes recordings by id: the analyser
-    (`camtel.media.analysis.Analyzer`), which registers itself on the library."""
+    (`camtel.media.analysis.Analyzer`), attached to the library by the composition root."""
 
     def submit(self, media_id: uuid.UUID) -> None: ...
 
@@ -116,12 +115,17 @@ class MediaLibrary:
             self.analyzer.submit(media_id)
 
 
-def library(services: Services) -> MediaLibrary:
-    """The process's media library, built from its settings on first use."""
-    if services.media is None:
-        services.media = MediaLibrary.build(services.settings)
-    lib: MediaLibrary = services.media
-    return lib
+@dataclass(frozen=True, slots=True)
+class Workbench:
+    """What a media worker (analysis, copies) works with: the database, the library, a
+    private folder for decrypted working copies, a clock, and how often it looks for work
+    left by other processes."""
+
+    database: Database
+    lib: MediaLibrary
+    work_dir: Path
+    poll_s: float
+    clock: Callable[[], datetime]
 
 
 # Names and channels

@@ -1,7 +1,7 @@
 """The daily digest: yesterday's figures, mailed once per day to owners and managers.
 
-`send_digests(services, now)` is meant to run every few minutes (any node, any number of
-times): the pure `digest_day` and `who_is_due` decide whether a day is ready and who has not
+`send_digests(database, mailer, now)` is meant to run every few minutes (any node, any number
+of times): the pure `digest_day` and `who_is_due` decide whether a day is ready and who has not
 had it, and the `digest_log` key (person, day) makes a repeated or concurrent run a no-op.
 Days are UTC days; a person who had nothing happen gets no mail (the log still says so).
 Missed days are not sent late: after an outage, only yesterday's digest goes out.
@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from camtel.accounts.models import Membership, Organization, User
 from camtel.accounts.roles import Role
+from camtel.db.engine import Database
 from camtel.devices.models import Device
-from camtel.services import Services
+from camtel.mail.outbox import Mailer
 from camtel.trips.detect import Rules
 from camtel.trips.models import DigestLog
 from camtel.trips.reports import Summary, device_summaries
@@ -99,15 +100,23 @@ def compose(day: date, organisations: Sequence[tuple[str, Sequence[Summary]]]) -
     return Mail(subject=f"camtel daily digest for {day.isoformat()}", body=body)
 
 
-async def send_digests(services: Services, now: datetime) -> int:
-    """Queue yesterday's digest for everyone due; returns how many mails were queued."""
-    day = digest_day(now, int(services.settings.digest_hour_utc))
+async def send_digests(
+    database: Database,
+    mailer: Mailer,
+    now: datetime,
+    *,
+    send_hour: int = DIGEST_HOUR_UTC,
+    rules: Rules | None = None,
+) -> int:
+    """Queue yesterday's digest for everyone due; returns how many mails were queued.
+    `rules` say what counts as a trip (the settings' own in the application)."""
+    day = digest_day(now, send_hour)
     if day is None:
         return 0
     start = datetime.combine(day, time(), tzinfo=UTC)
     end = start + timedelta(days=1) - timedelta(microseconds=1)
-    rules = Rules.from_settings(services.settings)
-    async with services.database.session() as db:
+    rules = rules or Rules()
+    async with database.session() as db:
         rows = (
             await db.execute(
                 select(User.id, User.email, Membership.organization_id)
@@ -153,11 +162,11 @@ async def send_digests(services: Services, now: datetime) -> int:
     for user in due:
         mail = compose(day, [(names[org], figures[org]) for org in orgs_of[user]])
         try:
-            async with services.database.session() as db:
+            async with database.session() as db:
                 db.add(DigestLog(user_id=user, day=day, sent_at=now, mailed=mail is not None))
                 await db.flush()  # the key (person, day) stops a second run here
                 if mail is not None:
-                    services.mailer.queue(
+                    mailer.queue(
                         db, to=emails[user], subject=mail.subject, body=mail.body, user_id=user
                     )
         except IntegrityError:

@@ -22,8 +22,8 @@ from camtel.accounts.models import Membership
 from camtel.accounts.roles import Role, can_manage_devices
 from camtel.errors import Forbidden, NotFound
 from camtel.privacy import holds, retention
+from camtel.privacy.breaches import deadline_state
 from camtel.privacy.models import Breach
-from camtel.privacy.registers import deadline_state
 from camtel.privacy.registry import Category
 from camtel.privacy.rights_models import PrivacyRequest
 from camtel.services import Services
@@ -162,9 +162,9 @@ async def overview(
         if scope.chosen:
             org_id = uuid.UUID(scope.chosen["id"])
             facts["members"] = await db.scalar(
-                select(func.count()).select_from(Membership).where(
-                    Membership.organization_id == org_id
-                )
+                select(func.count())
+                .select_from(Membership)
+                .where(Membership.organization_id == org_id)
             )
             facts["invitations"] = len(
                 await invitations.pending_for_organization(

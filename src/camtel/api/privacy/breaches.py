@@ -14,7 +14,7 @@ from sqlalchemy import select
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.privacy.operators import require_operator
 from camtel.api.schemas import Strict
-from camtel.privacy import registers
+from camtel.privacy import breaches
 from camtel.privacy.models import Breach
 
 router = APIRouter()
@@ -31,7 +31,7 @@ class AuthorityNotifiedIn(Strict):
 
 
 def _breach(row: Breach, now: datetime) -> dict[str, Any]:
-    state = registers.deadline_state(row.detected_at, row.authority_notified_at, now)
+    state = breaches.deadline_state(row.detected_at, row.authority_notified_at, now)
     return {
         "id": str(row.id),
         "detected_at": row.detected_at.isoformat(),
@@ -55,7 +55,7 @@ def _breach(row: Breach, now: datetime) -> dict[str, Any]:
 async def record_breach(body: BreachIn, caller: CallerDep, db: Db, services: Svc) -> dict:
     require_operator(caller)
     now = services.clock()
-    row = await registers.record_breach(
+    row = await breaches.record_breach(
         db,
         recorded_by=caller.user.id,
         detected_at=body.detected_at,
@@ -77,8 +77,8 @@ async def list_breaches(caller: CallerDep, db: Db, services: Svc) -> list[dict[s
 @router.get("/privacy/breaches/{breach_id}", summary="One breach and who it affects (operators)")
 async def show_breach(breach_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc) -> dict:
     require_operator(caller)
-    row = await registers.get_breach(db, breach_id)
-    affected = await registers.affected_people(db, row.categories)
+    row = await breaches.get_breach(db, breach_id)
+    affected = await breaches.affected_people(db, row.categories)
     return _breach(row, services.clock()) | {
         "affected_people": len(affected.user_ids),
         "affected_by_table": affected.by_table,
@@ -94,7 +94,7 @@ async def authority_notified(
     breach_id: uuid.UUID, body: AuthorityNotifiedIn, caller: CallerDep, db: Db, services: Svc
 ) -> dict[str, Any]:
     require_operator(caller)
-    row = await registers.get_breach(db, breach_id)
+    row = await breaches.get_breach(db, breach_id)
     row.authority_notified_at = body.notified_at or services.clock()
     return _breach(row, services.clock())
 
@@ -107,7 +107,7 @@ async def notify_breach(
     breach_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc, background: BackgroundTasks
 ) -> dict[str, int]:
     require_operator(caller)
-    counts = await registers.notify_affected(
+    counts = await breaches.notify_affected(
         db, services.mailer, breach_id=breach_id, now=services.clock()
     )
     await db.commit()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.privacy.operators import require_operator
 from camtel.api.schemas import Out, Strict
-from camtel.privacy import registers
+from camtel.privacy import disclosures
 from camtel.privacy.models import Disclosure, DisclosureSubject
 
 router = APIRouter()
@@ -50,7 +50,7 @@ class DisclosureOut(Out):
 async def my_disclosures(caller: CallerDep, db: Db) -> list[dict[str, Any]]:
     return [
         DisclosureOut.model_validate(d).model_dump(mode="json") | {"told_at": told.isoformat()}
-        for d, told in await registers.disclosures_of(db, caller.user.id)
+        for d, told in await disclosures.disclosures_of(db, caller.user.id)
     ]
 
 
@@ -63,7 +63,7 @@ async def record_disclosure(
     body: DisclosureIn, caller: CallerDep, db: Db, services: Svc, background: BackgroundTasks
 ) -> dict[str, Any]:
     require_operator(caller)
-    row = await registers.record_disclosure(
+    row = await disclosures.record_disclosure(
         db,
         services.mailer,
         recorded_by=caller.user.id,
@@ -72,7 +72,7 @@ async def record_disclosure(
         categories=body.categories,
         legal_basis=body.legal_basis,
         disclosed_at=body.disclosed_at,
-        subjects=[registers.SubjectIn(**s.model_dump()) for s in body.subjects],
+        subjects=[disclosures.SubjectIn(**s.model_dump()) for s in body.subjects],
         now=services.clock(),
     )
     await db.commit()
