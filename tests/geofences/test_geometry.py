@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
+import shapely
 from shapely.geometry import LineString
 
 from camtel.geofences import geometry, schedule
@@ -80,3 +82,15 @@ def test_schedule_window_over_midnight_in_a_time_zone():
                 {"start": "08:00", "end": "08:00"}, {"colour": "red"}, "weekdays"):
         with pytest.raises(schedule.ScheduleError):
             schedule.check(bad)
+
+
+def test_a_corridor_buffered_in_pieces_is_the_corridor_in_one_piece():
+    # A winding road of 700 positions (metres, a local frame): the union of the pieces'
+    # buffers is the whole line's buffer, to well under a square metre in 17 km².
+    t = np.arange(700.0)
+    road = np.column_stack([t * 30.0, np.sin(t / 25.0) * 400.0 + np.cos(t / 7.0) * 20.0])
+    pieces = geometry._buffer_in_pieces(road, 25.0, 1000.0)
+    whole = shapely.segmentize(shapely.LineString(road), 1000.0).buffer(25.0, quad_segs=8)
+    assert pieces.geom_type == "Polygon"
+    assert abs(pieces.area - whole.area) < 1.0
+    assert pieces.symmetric_difference(whole).area < 1.0
