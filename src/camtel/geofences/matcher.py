@@ -365,19 +365,24 @@ class FenceIndex:
 
 
 def brute_force(shapes: Sequence[Shape], lon: np.ndarray, lat: np.ndarray) -> Pairs:
-    """Every point against every fence, the slow and obvious way: the tests' reference."""
-    pairs: list[tuple[int, int]] = []
-    for p, (x, y) in enumerate(zip(lon, lat, strict=True)):
-        for f, shape in enumerate(shapes):
-            if shape.polygon is not None:
-                hit = shape.polygon.intersects(shapely.Point(x, y))
-            else:
-                assert shape.center is not None and shape.radius_m is not None
-                distance = geodesic_distance_m(shape.center[0], shape.center[1], x, y)
-                hit = float(distance) <= shape.radius_m
-            if hit:
-                pairs.append((p, f))
-    if not pairs:
+    """Every point against every fence, the obvious way (no index, no frame, no shortcut;
+    one vectorised call per fence): the tests' reference."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    points: list[np.ndarray] = []
+    fences: list[np.ndarray] = []
+    for f, shape in enumerate(shapes):
+        if shape.polygon is not None:
+            hit = shapely.intersects_xy(shape.polygon, lon, lat)
+        else:
+            assert shape.center is not None and shape.radius_m is not None
+            distance = geodesic_distance_m(shape.center[0], shape.center[1], lon, lat)
+            hit = np.asarray(distance) <= shape.radius_m
+        found = np.flatnonzero(hit)
+        points.append(found)
+        fences.append(np.full(len(found), f, dtype=np.intp))
+    if not any(len(found) for found in points):
         return _empty()
-    arr = np.asarray(pairs, dtype=np.intp)
+    p_all, f_all = np.concatenate(points).astype(np.intp), np.concatenate(fences)
+    order = np.lexsort((f_all, p_all))  # by point, then fence
+    arr = np.column_stack([p_all[order], f_all[order]])
     return arr[:, 0], arr[:, 1]
