@@ -49,7 +49,7 @@ from camtel.media.analysis import Analyzer
 from camtel.media.derivatives import Redactor, Transcoder
 from camtel.notify.dispatcher import EventRecord
 from camtel.privacy import analytics, erasure, export_jobs, retention
-from camtel.privacy.residency import residency_problem
+from camtel.privacy.residency import residency_problems
 from camtel.sales import catalogue
 from camtel.services import Services
 from camtel.trips.detect import Rules
@@ -196,26 +196,65 @@ class Chore:
     run: Callable[[], Awaitable[object]]
 
 
+HOUR = 3600.0
+
+
+def retention_chores(services: Services) -> list[Chore]:
+    """Everything retention deletes, one chore each: the rows the privacy registry sweeps, the
+    raw analytics hits (rolled up into counts), finished export files, recordings with their
+    stored objects (and unfinished uploads), old share links. `schedule` runs them hourly and
+    `camtel privacy sweep` all at once (`sweep_all`): the same list, so the two cannot differ."""
+    database, clock, settings = services.database, services.clock, services.settings
+
+    async def rows() -> dict[str, int]:
+        async with database.session() as db:
+            return await retention.sweep(db, now=clock())
+
+    async def analytics_rollup() -> int:
+        async with database.session() as db:
+            return await analytics.rollup(db, today=clock().date())
+
+    async def export_files() -> int:
+        return export_jobs.sweep(settings.data_dir, clock())
+
+    async def recordings() -> int:
+        removed, batch = 0, media_cleanup.BATCH
+        while (swept := await media_cleanup.sweep(database, services.media, now=clock())) > 0:
+            removed += swept
+            if swept < batch:
+                break
+        return removed
+
+    async def share_links() -> int:
+        return await media_shares.sweep(
+            database, now=clock(), keep_days=settings.share_keep_days
+        )
+
+    return [
+        Chore("retention of rows", HOUR, rows),
+        Chore("analytics rollup", HOUR, analytics_rollup),
+        Chore("export files", HOUR, export_files),
+        Chore("retention of recordings", HOUR, recordings),
+        Chore("share links", HOUR, share_links),
+    ]
+
+
+async def sweep_all(services: Services) -> dict[str, object]:
+    """Run every retention chore once, now: what each gave back (counts), or the error of one
+    that failed; a failing chore is logged and the others still run."""
+    done: dict[str, object] = {}
+    for chore in retention_chores(services):
+        try:
+            done[chore.name] = await chore.run()
+        except Exception as exc:
+            log.exception("chore failed", extra={"chore": chore.name})
+            done[chore.name] = exc
+    return done
+
+
 def schedule(services: Services) -> list[Chore]:
     """Everything the `all` and `worker` roles run on a clock, one chore per schedule."""
     database, clock, settings = services.database, services.clock, services.settings
-
-    async def retention_rows() -> None:
-        async with database.session() as db:
-            await retention.sweep(db, now=clock())
-
-    async def analytics_rollup() -> None:
-        async with database.session() as db:
-            await analytics.rollup(db, today=clock().date())
-
-    async def export_files() -> None:
-        export_jobs.sweep(settings.data_dir, clock())
-
-    async def recordings() -> None:
-        await media_cleanup.sweep(database, services.media, now=clock())
-
-    async def share_links() -> None:
-        await media_shares.sweep(database, now=clock(), keep_days=settings.share_keep_days)
 
     async def months_ahead() -> None:  # PostgreSQL's partitions; nothing on SQLite
         async with database.engine.begin() as db:
@@ -231,16 +270,11 @@ def schedule(services: Services) -> list[Chore]:
         )
         await services.mailer.deliver_pending()
 
-    hour = 3600.0
     return [
         # A send also happens right after each request that queues mail; this retries.
         Chore("mail retries", 60.0, services.mailer.deliver_pending),
-        Chore("retention of rows", hour, retention_rows),
-        Chore("analytics rollup", hour, analytics_rollup),
-        Chore("export files", hour, export_files),
-        Chore("retention of recordings", hour, recordings),
-        Chore("share links", hour, share_links),
-        Chore("months ahead", 24 * hour, months_ahead),
+        *retention_chores(services),
+        Chore("months ahead", 24 * HOUR, months_ahead),
         Chore("daily digests", 600.0, digests),
     ]
 
@@ -301,13 +335,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def prepare(settings: Settings) -> None:
     """Make the data directory and bring the database schema up to date."""
-    problem = (
-        residency_problem(settings.storage_region, settings.media_s3_endpoint)
-        if settings.media_url.startswith("s3://")
-        else None
+    problems = residency_problems(
+        region=settings.storage_region,
+        database_url=settings.database_url,
+        media_url=settings.media_url,
+        s3_endpoint=settings.media_s3_endpoint,
     )
-    if problem:
-        raise SystemExit(f"camtel: refusing to start: {problem} (CAMTEL_STORAGE_REGION)")
+    if problems:
+        raise SystemExit("camtel: refusing to start: " + "; ".join(problems))
     try:
         catalogue.load(settings.price_table)
     except catalogue.CatalogueError as exc:

@@ -346,27 +346,37 @@ def config_show() -> None:
 
 @privacy_app.command("sweep")
 def privacy_sweep() -> None:
-    """Delete what has outlived its retention now (camtel serve also does this hourly)."""
+    """Delete what has outlived its retention now: rows, recordings and their stored objects,
+    share links, export files, raw analytics hits (what camtel serve does hourly)."""
     import camtel.schema  # noqa: F401  every model, for the privacy engine
-    from camtel.db.engine import Database
+    from camtel.app import sweep_all
     from camtel.db.migrate import upgrade
-    from camtel.privacy.retention import sweep
+    from camtel.services import Services
 
     settings = _settings()
     upgrade(settings.sqlalchemy_url)
 
-    async def run() -> dict[str, int]:
-        database = Database(settings.sqlalchemy_url)
+    async def run() -> dict[str, object]:
+        services = Services.build(settings)
         try:
-            async with database.session() as db:
-                return await sweep(db, now=datetime.now(UTC))
+            return await sweep_all(services)
         finally:
-            await database.dispose()
+            await services.database.dispose()
 
-    table = _table("table", "rows deleted")
-    for name, count in _once(run()).items():
-        table.add_row(name, str(count))
+    table = _table("what", "deleted")
+    failed = False
+    for chore, result in _once(run()).items():
+        if isinstance(result, Exception):
+            failed = True
+            table.add_row(chore, f"failed: {type(result).__name__}")
+        elif isinstance(result, dict):
+            for name, count in result.items():
+                table.add_row(f"{chore}: {name}", str(count))
+        else:
+            table.add_row(chore, str(result))
     console.print(table)
+    if failed:
+        raise typer.Exit(1)
 
 
 @policy_app.command("publish")

@@ -283,8 +283,9 @@ class Settings(BaseSettings):
     storage_region: str = Field(
         "local",
         description="Where the data is stored, as shown to people in the privacy "
-        "centre, e.g. `eu-central-1 / Germany`. When media go to S3, an endpoint naming another "
-        "AWS-style region is refused at start.",
+        "centre, e.g. `eu-central-1 / Germany`. camtel refuses to start when the database "
+        "host, the S3 bucket or the S3 endpoint names a cloud region (AWS, Google Cloud, Azure) "
+        "that this setting does not name; list every region in use.",
     )
     webhook_allow_private: bool = Field(
         False,

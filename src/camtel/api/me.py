@@ -3,6 +3,7 @@ sessions, their devices' connections, invitations into organisations."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from camtel.privacy.diagnostics import load_key
 from camtel.privacy.scope import scope_of
 
 router = APIRouter(prefix="/me", tags=["me"])
+log = logging.getLogger(__name__)
 
 
 class ProfileChange(Strict):
@@ -128,6 +130,10 @@ async def change_me(body: ProfileChange, caller: CallerDep, services: Svc) -> di
             user.phone = normalise_phone(body.phone)
         except ContactError as exc:
             raise Invalid(str(exc), field="phone") from None
+    # Which fields were corrected, never their values (P19; logs carry no personal data).
+    changed = ",".join(name for name, value in body if value is not None)
+    if changed:
+        log.info("profile corrected", extra={"user": str(user.id), "fields": changed})
     return profile(user, services.clock().date())
 
 

@@ -66,9 +66,16 @@ def _due(now: datetime, per_target: dict[str, dict[uuid.UUID, int]]) -> ColumnEl
     return or_(*clauses)
 
 
-async def sweep(database: Database, lib: MediaLibrary, *, now: datetime, batch: int = 500) -> int:
-    """Delete recordings past retention (never those a legal hold keeps: of its device, or
-    of its person in its organisation) and unfinished uploads past their lifetime."""
+#: Recordings deleted in one transaction; a sweep that deletes this many runs again.
+BATCH = 500
+
+
+async def sweep(
+    database: Database, lib: MediaLibrary, *, now: datetime, batch: int = BATCH
+) -> int:
+    """Delete up to `batch` recordings past retention (never those a legal hold keeps: of
+    its device, or of its person in its organisation) and unfinished uploads past their
+    lifetime; returns how many recordings went."""
     removed = 0
     async with database.session() as db:
         held = holds.media_held(Media, await holds.active(db))

@@ -58,6 +58,13 @@ class Retention:
     days: int | None = None  # None: `column` itself is the expiry time
     held_by: str = ""  # "device_id" / "user_id" column checked against legal holds
     where: tuple[tuple[str, object], ...] = ()  # extra equality filters (e.g. category)
+    #: Whether an organisation may set its own days (not for records the law asks camtel to
+    #: keep for a fixed time, like the proof that privacy requests were answered).
+    overridable: bool = True
+
+
+#: A year of retention, in days (a leap day more or less is within what the texts promise).
+YEAR = 365
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,9 @@ class PersonalData:
     purpose: str
     link: Link  # which rows are a person's, read by export and erasure
     sweep: tuple[Retention, ...] = ()  # what the retention sweeper deletes, and when
+    #: The retention chore (`camtel.app.retention_chores`) that deletes the rows when it is
+    #: not the generic sweeper: recordings with their objects, share links, the rollup.
+    swept_by: str = ""
 
 
 REGISTRY: dict[str, PersonalData] = {
@@ -234,6 +244,7 @@ REGISTRY: dict[str, PersonalData] = {
             "of videos browsers cannot decode; objects erased with the row, and the owner's "
             "media key destroyed (crypto-shredding)",
             link=Link("user", "owner_id"),
+            swept_by="retention of recordings",
         ),
         PersonalData(
             "media_shares",
@@ -246,6 +257,7 @@ REGISTRY: dict[str, PersonalData] = {
             "showing one recording to people without an account (P8): expiring, revocable, "
             "counted links; only a SHA-256 of the link token is kept",
             link=Link("user", "owner_id"),
+            swept_by="share links",
         ),
         PersonalData(
             "media_tracks",
@@ -266,6 +278,7 @@ REGISTRY: dict[str, PersonalData] = {
             Erasure.DELETE,
             "resuming an interrupted upload",
             link=Link("user", "owner_id"),
+            swept_by="retention of recordings",
         ),
         PersonalData(
             "media_keys",
@@ -338,6 +351,7 @@ REGISTRY: dict[str, PersonalData] = {
             Erasure.ANONYMISE,
             "answering and proving export and erasure requests",
             link=Link("user", "user_id"),
+            sweep=(Retention("created_at", 3 * YEAR, overridable=False),),
         ),
         PersonalData(
             "legal_holds",
@@ -446,6 +460,7 @@ REGISTRY: dict[str, PersonalData] = {
             Erasure.ANONYMISE,
             "register of disclosures to third parties with their legal basis (P18)",
             link=Link("none"),
+            sweep=(Retention("disclosed_at", 3 * YEAR),),
         ),
         PersonalData(
             "disclosure_subjects",
@@ -466,6 +481,7 @@ REGISTRY: dict[str, PersonalData] = {
             Erasure.ANONYMISE,
             "breach register with the 72-hour authority deadline (P16)",
             link=Link("none"),
+            sweep=(Retention("detected_at", 5 * YEAR),),
         ),
         PersonalData(
             "breach_notifications",
@@ -497,6 +513,7 @@ REGISTRY: dict[str, PersonalData] = {
             Erasure.DELETE,
             "counting unique visitors per page and day without cookies (P10)",
             link=Link("none"),
+            swept_by="analytics rollup",
         ),
         PersonalData(
             "contact_messages",

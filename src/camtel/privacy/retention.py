@@ -62,6 +62,7 @@ def overridable() -> list[str]:
         if len(rules) == 1
         and rules[0].days is not None
         and not rules[0].where
+        and rules[0].overridable
         and _person_column(name) is not None
     ]
     return sorted(tables) + sorted(MEDIA_TARGETS)
