@@ -79,7 +79,8 @@ async def test_a_webhook_answering_500_is_retried_then_disabled(services):
     assert len({r.delivery_id for r in rows}) == 1, "one delivery id across retries"
     assert [r.headers["x-camtel-attempt"] for r in receiver.requests] == ["1", "2", "3"]
     gaps = [b.at - a.at for a, b in zip(receiver.requests, receiver.requests[1:], strict=False)]
-    assert gaps[0] >= 0.2 and gaps[1] - gaps[0] >= 0.15, "back-off doubles: 0.2 s, 0.4 s"
+    # Lower bounds only: a loaded machine may add to a gap, never take from it.
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4, f"back-off doubles: 0.2 s, 0.4 s; {gaps}"
     assert hook.consecutive_failures == 3 and "HTTP 500" in hook.disabled_reason
 
 

@@ -197,7 +197,7 @@ def _interval(item: Trip | Stop) -> tuple:  # type: ignore[type-arg]
     return item.start_time, item.end_time
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(days(), rules_strategy)
 def test_trips_and_stops_never_overlap(fixes, rules):
     items = list(iter_detect(fixes, rules))
@@ -222,7 +222,7 @@ def test_trips_and_stops_never_overlap(fixes, rules):
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(days(jitter_m=40.0), rules_strategy)
 def test_a_jittery_parked_device_makes_no_trip(fixes, rules):
     trips, stops = detect(fixes, replace(rules, min_trip_distance_m=0, min_trip_duration_s=0))

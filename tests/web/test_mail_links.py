@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from camtel.mail.models import OutboxMail
@@ -141,6 +142,9 @@ async def _outbox(services) -> list[OutboxMail]:  # type: ignore[no-untyped-def]
         return list(await db.scalars(select(OutboxMail).order_by(OutboxMail.created_at)))
 
 
+# Mail is mostly read on a phone; the pages the links open are tried on both screens by their
+# own tests, so this walk through every link (the slowest browser test) runs once.
+@pytest.mark.parametrize("screen", ["phone"])
 async def test_every_link_in_every_mail_opens_a_page(site, browser, screen):  # type: ignore[no-untyped-def]
     async with httpx.AsyncClient(base_url=site.url) as http:
         readers = await _send_every_kind_of_mail(site, http)
