@@ -18,7 +18,7 @@ from camtel.config import Settings
 from camtel.db import migrate
 from camtel.schema import metadata
 from camtel.services import Services
-from support import DATA, missing
+from helpers.env import DATA, missing
 
 PG_ADMIN_URL = os.environ.get("CAMTEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

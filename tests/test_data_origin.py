@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from support import DATA
+from helpers.env import DATA
 
 REPO = Path(__file__).resolve().parents[1]
 LISTED = re.compile(r"^\| `([^`]+)` \| .+ \| (\S[^|]*\S) \|$", re.M)

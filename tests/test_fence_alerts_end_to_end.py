@@ -18,10 +18,11 @@ from aiosmtpd.controller import Controller
 
 from camtel.accounts.service import create_account
 from camtel.app import build_api, publish_events
-from ingest_helpers import Terminal, free_port, location_body, running_ingest
+from helpers.accounts import PASSWORD
+from helpers.env import free_port
+from helpers.ingest import Terminal, location_body, running_ingest
+from helpers.notify import Receiver, eventually, running, serve, with_settings
 from notify.test_webpush import Browser, _b64e
-from notify_helpers import Receiver, eventually, running, serve, with_settings
-from support import PASSWORD
 
 PHONE = "013912340001"
 SECRET = "a shared webhook secret, long enough"

@@ -27,9 +27,9 @@ from camtel.config import Settings
 from camtel.db import migrate
 from camtel.db.engine import Database
 from camtel.media.models import Media
-from ingest_helpers import free_port
-from media_helpers import KARMA
-from support import DATA, missing, sign_up
+from helpers.accounts import sign_up
+from helpers.env import DATA, free_port, missing
+from helpers.media import KARMA
 from test_roles_over_nats import (
     _delete_stream,
     _environment,

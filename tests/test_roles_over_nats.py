@@ -28,8 +28,9 @@ from camtel.config import Settings
 from camtel.db import migrate
 from camtel.db.engine import Database
 from camtel.devices.models import Device, Position
-from ingest_helpers import Terminal, free_port, jt808_frame, location_body, register_body
-from support import missing, sign_up
+from helpers.accounts import sign_up
+from helpers.env import free_port, missing
+from helpers.ingest import Terminal, jt808_frame, location_body, register_body
 
 NATS = os.environ.get("CAMTEL_TEST_NATS", "nats://127.0.0.1:4222")
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

@@ -3,7 +3,6 @@ HSTS; plain-HTTP answers do not (a browser ignores HSTS there anyway)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import ssl
@@ -12,37 +11,8 @@ import sys
 import time
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-
-def _certificate(tmp_path):  # type: ignore[no-untyped-def]
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
+from helpers.tls import certificate
 
 
 def _free_port() -> int:
@@ -52,7 +22,7 @@ def _free_port() -> int:
 
 
 def test_serve_over_https_with_hsts(tmp_path):
-    cert_file, key_file = _certificate(tmp_path)
+    cert_file, key_file = certificate(tmp_path)
     port = _free_port()
     env = os.environ | {
         "CAMTEL_DATA_DIR": str(tmp_path / "data"),

@@ -16,7 +16,7 @@ from camtel.accounts.models import EmailToken
 from camtel.accounts.tokens import token_hash
 from camtel.errors import Invalid
 from camtel.mail.models import OutboxMail
-from support import PASSWORD, latest_token, sign_up
+from helpers.accounts import PASSWORD, latest_token, sign_up
 
 CHANGE = "/api/v1/me/email"
 CONFIRM = "/api/v1/auth/email-change/confirm"

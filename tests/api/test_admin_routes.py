@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from camtel.mail.models import OutboxMail
-from privacy_support import make_operator
-from support import join, sign_up
+from helpers.accounts import join, sign_up
+from helpers.privacy import make_operator
 
 POLICY = "# Privacy policy\n\nWe keep positions **90 days**.\n\n<script>alert(1)</script>\n"
 

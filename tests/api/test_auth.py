@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pyotp
 
-from support import PASSWORD, latest_token, sign_up
+from helpers.accounts import PASSWORD, latest_token, sign_up
 
 REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import PASSWORD, latest_token
+from helpers.accounts import PASSWORD, latest_token
 
 REGISTER = "/api/v1/auth/register"
 

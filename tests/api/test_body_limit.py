@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from camtel.app import build_api
-from support import sign_up
+from helpers.accounts import sign_up
 
 HUGE = 50_000_000
 TUS = {"Tus-Resumable": "1.0.0"}

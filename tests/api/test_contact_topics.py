@@ -10,8 +10,8 @@ from sqlalchemy import select
 from camtel.mail.models import OutboxMail
 from camtel.privacy import contact
 from camtel.privacy.models import ContactMessage
-from privacy_support import make_operator, privacy_client
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.privacy import make_operator, privacy_client
 
 MESSAGE = {"email": "kim@example.com", "subject": "Ten cameras", "message": "What would it cost?"}
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from camtel.devices.models import Position
 from camtel.events.models import Event
-from support import PASSWORD, sign_up
+from helpers.accounts import PASSWORD, sign_up
 
 SOME_ID = "01900000-0000-7000-8000-000000000000"
 

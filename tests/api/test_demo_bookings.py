@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from camtel.mail.models import OutboxMail
 from camtel.sales import bookings
 from camtel.sales.models import DemoBooking
-from privacy_support import make_operator
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.privacy import make_operator
 
 #: A Monday, 07:00 in Berlin: the day's demos from 09:00 (08:00 UTC) on are all free.
 MONDAY = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from camtel.devices.models import Position
-from support import join, sign_up
+from helpers.accounts import join, sign_up
 
 DEVICES = "/api/v1/devices"
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from camtel.events.models import Event
-from support import sign_up
+from helpers.accounts import sign_up
 
 
 async def _events(services, device, kinds):  # type: ignore[no-untyped-def]

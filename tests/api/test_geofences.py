@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from geofence_helpers import geofence_client
-from support import join, sign_up
+from helpers.accounts import join, sign_up
+from helpers.geofences import geofence_client
 
 SQUARE = [[13.0, 52.0], [13.01, 52.0], [13.01, 52.01], [13.0, 52.01], [13.0, 52.0]]
 CIRCLE = {"type": "Point", "coordinates": [13.405, 52.52]}

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from camtel.accounts.models import OrganizationInvitation
 from camtel.mail.models import OutboxMail
 from camtel.privacy.retention import sweep
-from support import join, sign_up
+from helpers.accounts import join, sign_up
 
 SHAPE = {"id", "organization_id", "email", "role", "status", "expires_at", "created_at"}
 

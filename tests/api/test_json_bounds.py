@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from camtel.api.schemas import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_JSON_KEYS
 from camtel.devices.models import Device, Position
 from camtel.events.models import Event
-from geofence_helpers import geofence_client
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.geofences import geofence_client
 
 SQUARE = [[13.0, 52.0], [13.01, 52.0], [13.01, 52.01], [13.0, 52.01], [13.0, 52.0]]
 

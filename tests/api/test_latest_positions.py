@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from camtel.devices.models import Position
-from support import sign_up
+from helpers.accounts import sign_up
 
 
 async def _device(client, headers, name: str) -> str:  # type: ignore[no-untyped-def]

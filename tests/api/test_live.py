@@ -13,7 +13,7 @@ import websockets
 
 from camtel.app import build_api
 from camtel.bus.live import LiveUpdate
-from support import join, sign_up
+from helpers.accounts import join, sign_up
 
 
 def _free_port() -> int:

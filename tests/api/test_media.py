@@ -9,12 +9,12 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-import media_helpers
 from camtel.events.models import Event
 from camtel.media import analysis, service
 from camtel.media.models import Media
-from media_helpers import KARMA, clip, jpeg, media_world, settled, shared_file, tus_metadata, upload
-from support import sign_up
+from helpers import media as media_helpers
+from helpers.accounts import sign_up
+from helpers.media import KARMA, clip, jpeg, media_world, settled, shared_file, tus_metadata, upload
 
 TUS = {"Tus-Resumable": "1.0.0"}
 

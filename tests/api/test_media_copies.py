@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 import av
 import pytest
 
-import media_helpers
 from camtel.accounts.models import Membership
 from camtel.media import derivatives, transcode
 from camtel.media.models import Media
-from media_helpers import KARMA, clip, clip_with_sound, media_world, settled, shared_file, upload
-from support import sign_up
+from helpers import media as media_helpers
+from helpers.accounts import sign_up
+from helpers.media import KARMA, clip, clip_with_sound, media_world, settled, shared_file, upload
 
 
 @asynccontextmanager

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from camtel.app import build_api
 from camtel.events.models import Event
 from camtel.notify.dispatcher import EventRecord
-from notify_helpers import eventually, running, with_routes, with_settings
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.notify import eventually, running, with_routes, with_settings
 
 
 @pytest.fixture

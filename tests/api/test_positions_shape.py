@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from camtel.api.devices import LatestPositionOut, PositionOut
 from camtel.devices.models import Position
 from camtel.protocols.jt808_location import status_names
-from support import sign_up
+from helpers.accounts import sign_up
 
 BASE = datetime(2026, 6, 1, 6, 0, 0, 250_000, tzinfo=UTC)
 ATTRIBUTES = [

@@ -21,8 +21,8 @@ from camtel.privacy.models import (
     ContactMessage,
     DiagnosticsReport,
 )
-from privacy_support import make_operator, privacy_app, privacy_client
-from support import latest_token, sign_up
+from helpers.accounts import latest_token, sign_up
+from helpers.privacy import make_operator, privacy_app, privacy_client
 
 MAC = "3C:22:FB:9A:10:7E"
 PHONE_ID = "PHONE-ID-8c41f0e2d7"
@@ -252,7 +252,7 @@ def test_policy_publish_command_mails_every_account_by_smtp(settings, tmp_path):
 
     from camtel.accounts.service import create_account
     from camtel.db.engine import Database
-    from support import PASSWORD
+    from helpers.accounts import PASSWORD
 
     async def seed() -> None:
         database = Database(settings.sqlalchemy_url)

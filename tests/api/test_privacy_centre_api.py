@@ -15,7 +15,7 @@ import pytest
 
 from camtel.privacy import export_jobs
 from camtel.privacy.models import DeviceAccessEntry
-from support import PASSWORD, join, latest_token, sign_up
+from helpers.accounts import PASSWORD, join, latest_token, sign_up
 
 FIREFOX = "Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0"
 

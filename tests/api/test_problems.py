@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support import sign_up
+from helpers.accounts import sign_up
 
 PROBLEM = "application/problem+json"
 

@@ -18,8 +18,8 @@ from camtel.privacy.retention import sweep
 from camtel.sales import catalogue
 from camtel.sales.models import Lead
 from camtel.sales.pricing import QuoteRequest, quote
-from privacy_support import make_operator
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.privacy import make_operator
 
 LEAD = {
     "name": "Ana Fleet",

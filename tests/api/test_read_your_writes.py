@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import event
 
 from camtel.app import build_api
-from support import sign_up
+from helpers.accounts import sign_up
 
 
 async def test_the_commit_comes_before_the_answer(services):

@@ -9,7 +9,7 @@ import json
 import logging
 import zipfile
 
-from support import sign_up
+from helpers.accounts import sign_up
 
 OLD_PHONE = "+4915123456789"  # what sign_up registers
 NEW_PHONE, NEW_PHONE_TYPED = "+4915198765432", "+49 151 9876 5432"

@@ -11,8 +11,8 @@ import pytest
 
 from camtel.devices.models import Device
 from camtel.events.models import Event
-from support import sign_up
-from trip_fixes import DAY, T0, Route, add_device, commute, store
+from helpers.accounts import sign_up
+from helpers.trips import DAY, T0, Route, add_device, commute, store
 
 URL = "/api/v1/reports/summary"
 

@@ -19,7 +19,7 @@ from camtel.api.headers import content_security_policy
 from camtel.app import build_api
 from camtel.notify import news
 from camtel.privacy.consent import Purpose
-from support import sign_up
+from helpers.accounts import sign_up
 
 SOME_ID = "01900000-0000-7000-8000-000000000000"
 PARAM = re.compile(r"\{([^}:]+)(?::[^}]+)?\}")

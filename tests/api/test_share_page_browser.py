@@ -12,10 +12,11 @@ import httpx
 import pytest
 import uvicorn
 
-import media_helpers
 from camtel.app import build_api
-from media_helpers import clip, settled, upload
-from support import missing, sign_up
+from helpers import media as media_helpers
+from helpers.accounts import sign_up
+from helpers.env import missing
+from helpers.media import clip, settled, upload
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

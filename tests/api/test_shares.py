@@ -14,12 +14,12 @@ import av
 import pytest
 from sqlalchemy import select, text
 
-import media_helpers
 from camtel.media import redact, shares
 from camtel.media.derivatives import Redactor
 from camtel.media.models import Media, MediaShare
-from media_helpers import clip, clip_with_sound, jpeg, media_world, settled, upload
-from support import sign_up
+from helpers import media as media_helpers
+from helpers.accounts import sign_up
+from helpers.media import clip, clip_with_sound, jpeg, media_world, settled, upload
 
 
 @asynccontextmanager

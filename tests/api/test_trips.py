@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 
 from camtel.trips.service import iter_positions
-from support import sign_up
-from trip_fixes import DAY, T0, add_device, commute, store
+from helpers.accounts import sign_up
+from helpers.trips import DAY, T0, add_device, commute, store
 
 GPX = "{http://www.topografix.com/GPX/1/1}"
 GX = "{http://www.google.com/kml/ext/2.2}"

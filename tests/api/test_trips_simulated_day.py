@@ -12,7 +12,7 @@ from camtel.devices.models import Position as Row
 from camtel.messages import Position
 from camtel.pipeline.motion import MotionState, advance
 from camtel.sim.routes import route_points
-from support import sign_up
+from helpers.accounts import sign_up
 
 START = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 STEP_S = 10

@@ -7,9 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from nats_support import NATS_URL, BusFactory
 
-from support import missing
+from helpers.env import missing
+from helpers.nats import NATS_URL, BusFactory
 
 
 @pytest.fixture

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from nats_support import NATS_URL
 
 from camtel.app import publish_positions
 from camtel.bus.base import Envelope
 from camtel.bus.fanout import ORIGIN, Fanout, prefix_of
 from camtel.bus.live import LiveHub, LiveUpdate, Subscription
 from camtel.messages import Position
-from support import missing
+from helpers.env import missing
+from helpers.nats import NATS_URL
 
 T0 = datetime(2026, 3, 15, 8, 0, tzinfo=UTC)
 

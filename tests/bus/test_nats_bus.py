@@ -10,7 +10,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from nats_support import FAST, NATS_URL, BusFactory
 
 from camtel.bus import Envelope, from_url
 from camtel.bus.base import partition_of
@@ -19,6 +18,7 @@ from camtel.dedup import dedup_key
 from camtel.gateways.registry import DeviceRef
 from camtel.gateways.sink import Sink
 from camtel.messages import Position
+from helpers.nats import FAST, NATS_URL, BusFactory
 
 T0 = datetime(2026, 3, 15, 8, 0, tzinfo=UTC)
 

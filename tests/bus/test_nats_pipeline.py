@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from nats_support import BusFactory
 from sqlalchemy import select
 
 from camtel.devices.models import Position as Row
@@ -15,7 +14,8 @@ from camtel.gateways.sink import Sink
 from camtel.messages import Position
 from camtel.pipeline.store import Store
 from camtel.pipeline.worker import Worker
-from ingest_helpers import make_device
+from helpers.ingest import make_device
+from helpers.nats import BusFactory
 
 T0 = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 

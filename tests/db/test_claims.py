@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-import media_helpers
 from camtel.db import claims
 from camtel.db.engine import Database
 from camtel.media.analysis import Analyzer
@@ -21,8 +20,9 @@ from camtel.media.models import Media
 from camtel.privacy.export_jobs import EXPORT
 from camtel.privacy.rights_models import PrivacyRequest
 from camtel.services import Services
-from media_helpers import clip, media_world, upload
-from support import sign_up
+from helpers import media as media_helpers
+from helpers.accounts import sign_up
+from helpers.media import clip, media_world, upload
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 

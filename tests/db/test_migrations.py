@@ -49,7 +49,7 @@ async def test_sqlite_pragmas(services):
 
 @ON_SQLITE
 async def test_erased_rows_do_not_linger_in_the_sqlite_file(client, services):
-    from support import sign_up
+    from helpers.accounts import sign_up
 
     headers, _ = await sign_up(client, services, "linger@example.com")
     marker = "Lingering-Van-7f3a9c"

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from camtel.devices.models import Device
 from camtel.events.models import Event
 from camtel.events.online import check_connectivity
-from ingest_helpers import make_device
+from helpers.ingest import make_device
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SILENCE = timedelta(minutes=10)

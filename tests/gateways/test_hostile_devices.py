@@ -10,14 +10,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from camtel.devices.models import Position as Row
-from ingest_helpers import (
-    Terminal,
-    free_port,
-    jt808_frame,
-    location_body,
-    make_device,
-    running_ingest,
-)
+from helpers.env import free_port
+from helpers.ingest import Terminal, jt808_frame, location_body, make_device, running_ingest
 
 PHONE = "013912345678"
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from camtel.config import Settings
 from camtel.db.engine import Database
 from camtel.devices.models import Position
-from ingest_helpers import Terminal, jt808_frame, location_body
+from helpers.ingest import Terminal, jt808_frame, location_body
 
 PHONE = "013912340001"
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ async def _wait_for(path: Path, process: subprocess.Popen[bytes]) -> None:
 
 
 async def test_every_acknowledged_report_survives_sigkill(tmp_path: Path) -> None:
-    from ingest_helpers import free_port
+    from helpers.env import free_port
 
     port = free_port()
     args = {"data_dir": str(tmp_path), "port": port, "phone": PHONE,

@@ -13,15 +13,9 @@ from camtel.devices.models import PendingDevice
 from camtel.devices.models import Position as Row
 from camtel.ingest import NotConnected
 from camtel.messages import Command
-from ingest_helpers import (
-    Terminal,
-    free_port,
-    location_body,
-    make_device,
-    running_ingest,
-    xor,
-)
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.env import free_port
+from helpers.ingest import Terminal, location_body, make_device, running_ingest, xor
 
 PHONE = "013912345678"
 

@@ -15,9 +15,10 @@ from camtel.devices.models import Device
 from camtel.media import cleanup, device_media
 from camtel.media.models import Media
 from camtel.privacy import erasure
-from ingest_helpers import Terminal, free_port, location_body, make_device, running_ingest, xor
-from media_helpers import jpeg, media_world, settled
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.env import free_port
+from helpers.ingest import Terminal, location_body, make_device, running_ingest, xor
+from helpers.media import jpeg, media_world, settled
 
 PHONE = "013912340801"
 

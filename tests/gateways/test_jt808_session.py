@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from camtel.devices.models import Position as Row
-from ingest_helpers import free_port, location_body, make_device, running_ingest, unescape, xor
+from helpers.env import free_port
+from helpers.ingest import location_body, make_device, running_ingest, unescape, xor
 
 PHONE = "00000000013912345678"  # 10 BCD bytes in the 2019 header: 20 digits
 

@@ -13,7 +13,8 @@ from camtel.devices.models import Device
 from camtel.devices.models import Position as Row
 from camtel.privacy import consent
 from camtel.privacy.consent import Channel, Outcome, Purpose
-from ingest_helpers import Terminal, free_port, location_body, running_ingest
+from helpers.env import free_port
+from helpers.ingest import Terminal, location_body, running_ingest
 
 PHONE = "013955500001"
 PASSWORD = "a long and private passphrase"
@@ -100,7 +101,7 @@ async def test_minor_location_waits_for_the_guardian(services):
 
 
 async def test_a_minor_uploads_recordings_only_with_consent(client, services):
-    from support import sign_up
+    from helpers.accounts import sign_up
 
     today = datetime.now(UTC).date()
     headers, _ = await sign_up(

@@ -15,8 +15,8 @@ from camtel.devices.models import PendingDevice
 from camtel.devices.models import Position as Row
 from camtel.gateways.mqtt import decode_payload, device_id_of
 from camtel.messages import Position, Rejected
-from ingest_helpers import make_device, running_ingest
-from support import missing
+from helpers.env import missing
+from helpers.ingest import make_device, running_ingest
 
 BROKER = ("127.0.0.1", 1883)
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)

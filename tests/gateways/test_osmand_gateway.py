@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from camtel.devices.models import PendingDevice
 from camtel.devices.models import Position as Row
-from ingest_helpers import free_port, make_device, running_ingest
+from helpers.env import free_port
+from helpers.ingest import make_device, running_ingest
 
 
 async def rows(services):  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ from camtel.privacy.consent import Channel, Outcome, Purpose
 from camtel.privacy.rights_models import PrivacyRequest
 from camtel.privacy.tracking import may_collect_location
 from camtel.services import Services
-from ingest_helpers import running_ingest
+from helpers.ingest import running_ingest
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ADULT = date(NOW.year - 30, 1, 1)

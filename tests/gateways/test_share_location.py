@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from camtel.accounts.models import Membership, Organization, User
 from camtel.devices.models import Device
 from camtel.devices.models import Position as Row
-from ingest_helpers import Terminal, free_port, location_body, running_ingest
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.env import free_port
+from helpers.ingest import Terminal, location_body, running_ingest
 
 DRIVER_PHONE = "013955500011"
 OWN_CAR_PHONE = "013955500012"

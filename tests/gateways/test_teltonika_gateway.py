@@ -11,7 +11,8 @@ from sqlalchemy import select
 from camtel.devices.models import PendingDevice
 from camtel.devices.models import Position as Row
 from camtel.protocols.teltonika import crc16
-from ingest_helpers import free_port, make_device, running_ingest
+from helpers.env import free_port
+from helpers.ingest import make_device, running_ingest
 
 IMEI = "356307042441013"
 

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from support import missing
+from helpers.env import missing
 
 # -G3:4 names duplicates within a document (Doc1:Copy2:Tag) so that JSON keeps them all.
 ARGS = ["-ee", "-n", "-j", "-G3:4", "-a", "-u", "-api", "largefilesupport=1", "-api",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from camtel.media.analysis import extract_track, kind_problem, probe_file
-from media_helpers import KARMA, clip, jpeg
+from helpers.media import KARMA, clip, jpeg
 
 
 def test_kind_problem():

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from camtel.media.store import LocalStore, S3Store, StoreError, open_store
-from support import missing
+from helpers.env import missing
 
 
 async def _chunks(data: bytes, size: int = 1 << 20):

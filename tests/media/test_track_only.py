@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from camtel.media import isobmff
 from camtel.media.extract import WRITERS, Recording
 from camtel.media.tracks import Extraction, extract, extract_source, gpmf
-from support import DATA
+from helpers.env import DATA
 
 T0 = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
 FIXES = [

@@ -18,7 +18,7 @@ from camtel.media.transcode import (
     sound_layout,
     transcode_file,
 )
-from media_helpers import KARMA, clip, clip_with_sound
+from helpers.media import KARMA, clip, clip_with_sound
 
 MP4 = "mov,mp4,m4a,3gp,3g2,mj2"
 

@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 
 from camtel.mail.models import OutboxMail
 from camtel.notify.models import InboxItem, Webhook
-from notify_helpers import (
+from helpers.env import free_port
+from helpers.notify import (
     Receiver,
     add_rule,
     eventually,
-    free_port,
     make_world,
     running,
     serve,

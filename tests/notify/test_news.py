@@ -24,7 +24,7 @@ from camtel.privacy.consent import Channel, Outcome, Purpose
 from camtel.privacy.models import ConsentRecord
 from camtel.privacy.rights_models import PrivacyRequest
 from camtel.services import Services
-from support import PASSWORD
+from helpers.accounts import PASSWORD
 
 NOW = datetime.now(UTC)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from camtel.notify.dispatcher import Dispatcher
 from camtel.notify.models import Webhook, WebhookDelivery
 from camtel.notify.webhooks import WebhookPolicy, backoff, sign
-from notify_helpers import Receiver, eventually, make_world, running, serve, store_event
+from helpers.notify import Receiver, eventually, make_world, running, serve, store_event
 
 FAST = WebhookPolicy(timeout_s=0.3, max_attempts=3, backoff_s=0.05, disable_after=3)
 

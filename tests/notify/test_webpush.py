@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from camtel.notify.models import PushSubscription
 from camtel.notify.webpush import load_or_create_key, public_key_b64
-from notify_helpers import (
+from helpers.notify import (
     Receiver,
     add_rule,
     make_world,

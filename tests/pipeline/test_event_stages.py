@@ -25,9 +25,10 @@ from camtel.ingest import Ingest
 from camtel.messages import Position
 from camtel.pipeline.stages import build_stages
 from camtel.pipeline.state import DeviceState
-from geofence_helpers import geofence_client
-from ingest_helpers import OFF, Terminal, free_port, make_device
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.env import free_port
+from helpers.geofences import geofence_client
+from helpers.ingest import OFF, Terminal, make_device
 
 CENTRE = (114.057890, 22.543210)  # lon, lat
 T0 = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)

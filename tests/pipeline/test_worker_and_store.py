@@ -17,7 +17,7 @@ from camtel.messages import Position
 from camtel.pipeline.stages import STAGES
 from camtel.pipeline.store import Store, StoreError
 from camtel.pipeline.worker import Worker
-from ingest_helpers import make_device
+from helpers.ingest import make_device
 
 T0 = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 

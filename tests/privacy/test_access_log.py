@@ -30,8 +30,9 @@ from camtel.privacy.access_log import (
 from camtel.privacy.diagnostics import load_key, pseudonym
 from camtel.privacy.models import AccessLogEntry, DeviceAccessEntry
 from camtel.privacy.retention import sweep
-from ingest_helpers import Terminal, free_port, location_body, make_device, running_ingest
-from support import PASSWORD, sign_up
+from helpers.accounts import PASSWORD, sign_up
+from helpers.env import free_port
+from helpers.ingest import Terminal, location_body, make_device, running_ingest
 
 ADDRESS = "198.51.100.23"
 FIREFOX = "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0"

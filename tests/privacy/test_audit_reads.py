@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from camtel.devices.models import Position
 from camtel.events.models import Event
 from camtel.privacy.audit import AccessAudit
-from support import join, sign_up
+from helpers.accounts import join, sign_up
 
 
 async def _member(client, services, boss, org: str, email: str, role: str):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from camtel.privacy import consent, minors
 from camtel.privacy.consent import Channel, Outcome, Purpose
 from camtel.privacy.models import ConsentRecord
 from camtel.privacy.rights_models import PrivacyRequest
-from support import PASSWORD
+from helpers.accounts import PASSWORD
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from camtel.api.deps import CSRF_COOKIE, SESSION_COOKIE
 from camtel.api.public import CONSENT_COOKIE, read_consent_cookie
 from camtel.app import build_api
 from camtel.privacy.models import ConsentRecord
-from support import PASSWORD, sign_up
+from helpers.accounts import PASSWORD, sign_up
 
 NECESSARY = {SESSION_COOKIE, CSRF_COOKIE, CONSENT_COOKIE}
 URL = "/api/v1/cookie-consent"

@@ -30,7 +30,7 @@ from camtel.privacy import erasure
 from camtel.privacy.models import ConsentRecord
 from camtel.privacy.rights_models import PrivacyRequest
 from camtel.services import Services
-from support import sign_up
+from helpers.accounts import sign_up
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 READY_TIMEOUT_S = 60

@@ -29,8 +29,8 @@ from camtel.events.models import Event
 from camtel.media.models import Media
 from camtel.privacy import erasure
 from camtel.privacy.rights_models import PrivacyRequest
-from media_helpers import KARMA, media_world, settled, shared_file, upload
-from support import PASSWORD, sign_up
+from helpers.accounts import PASSWORD, sign_up
+from helpers.media import KARMA, media_world, settled, shared_file, upload
 
 EMAIL = "zq.leave-none@example.com"
 PHONE = "+4917055501234"

@@ -9,7 +9,7 @@ import json
 import zipfile
 
 from camtel.privacy import export_jobs
-from support import sign_up
+from helpers.accounts import sign_up
 
 
 async def test_export_as_a_job(client, services):

@@ -20,8 +20,8 @@ from camtel.media.models import Media
 from camtel.notify.models import InboxItem
 from camtel.privacy.retention import sweep
 from camtel.privacy.rights_models import LegalHold
-from media_helpers import media_world, settled, upload
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.media import media_world, settled, upload
 
 REASON = {"reason": "accident claim"}
 

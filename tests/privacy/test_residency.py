@@ -8,7 +8,7 @@ import pytest
 from camtel.app import serve
 from camtel.config import Settings
 from camtel.privacy.residency import residency_problems
-from support import sign_up
+from helpers.accounts import sign_up
 
 GERMANY = "eu-central-1 / Germany"
 

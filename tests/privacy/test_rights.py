@@ -20,7 +20,7 @@ from camtel.privacy.registry import RETENTION, Retention
 from camtel.privacy.retention import cutoff, expired, sweep
 from camtel.privacy.rights_models import PrivacyRequest
 from camtel.privacy.scope import Scope
-from support import join, sign_up
+from helpers.accounts import join, sign_up
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

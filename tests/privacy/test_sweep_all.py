@@ -25,8 +25,9 @@ from camtel.privacy.export_jobs import export_dir
 from camtel.privacy.models import AnalyticsHit, Breach, DiagnosticsReport, Disclosure
 from camtel.privacy.registry import REGISTRY, YEAR
 from camtel.privacy.rights_models import PrivacyRequest
-from media_helpers import clip, media_world, settled, upload
-from support import sign_up
+from helpers import factories
+from helpers.accounts import sign_up
+from helpers.media import clip, media_world, settled, upload
 
 # The registry
 
@@ -116,16 +117,7 @@ async def test_the_sweep_deletes_what_has_outlived_its_retention_and_nothing_els
         )
         await db.execute(update(MediaShare).values(revoked_at=now - timedelta(days=31)))
         for days in (91, 1):  # positions: 90 days
-            db.add(
-                Position(
-                    device_id=device_id,
-                    time=now - timedelta(days=days),
-                    server_time=now,
-                    latitude=52.5,
-                    longitude=13.4,
-                    dedup=days,
-                )
-            )
+            await factories.position(db, device_id, now - timedelta(days=days))
         for expires in (now - timedelta(minutes=1), now + timedelta(days=13)):  # 14 days
             db.add(DiagnosticsReport(source="app", expires_at=expires))
         for age in (3 * YEAR + 1, 30):  # proof of privacy requests: 3 years

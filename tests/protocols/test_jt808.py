@@ -21,7 +21,7 @@ from camtel.messages import (
 )
 from camtel.protocols import jt808
 from camtel.protocols.base import Decoded, position_problem
-from support import load_vectors
+from helpers.env import load_vectors
 
 #: A fixed "server clock" a little after the newest capture, so the future check is exercised.
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

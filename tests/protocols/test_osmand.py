@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from camtel.messages import Position
 from camtel.protocols.base import Decoded, position_problem
 from camtel.protocols.osmand import decode_request
-from support import load_vectors
+from helpers.env import load_vectors
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 JSON = "application/json"

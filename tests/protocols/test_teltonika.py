@@ -13,7 +13,7 @@ from camtel.messages import Command, CommandReply, Heartbeat, Position
 from camtel.protocols import teltonika
 from camtel.protocols.base import position_problem
 from camtel.protocols.teltonika import FrameSplitter, Session, crc16, decode, decode_udp
-from support import DATA, load_vectors
+from helpers.env import DATA, load_vectors
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 IMEI = "123456789012345"

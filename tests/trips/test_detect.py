@@ -20,7 +20,7 @@ from camtel.trips.detect import (
     iter_detect,
     step_distance_m,
 )
-from trip_fixes import DEG_PER_M, T0, Fix, Route
+from helpers.trips import DEG_PER_M, T0, Fix, Route
 
 
 def test_a_commute_is_one_trip_between_two_stops():

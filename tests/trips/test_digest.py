@@ -15,8 +15,8 @@ from camtel.mail.models import OutboxMail
 from camtel.trips.digest import compose, digest_day, send_digests, who_is_due
 from camtel.trips.models import DigestLog
 from camtel.trips.reports import Summary
-from support import join, sign_up
-from trip_fixes import T0, add_device, commute, store
+from helpers.accounts import join, sign_up
+from helpers.trips import T0, add_device, commute, store
 
 DAY = T0.date()
 NEXT_MORNING = datetime.combine(DAY + timedelta(days=1), datetime.min.time(), UTC)

@@ -13,7 +13,7 @@ import pytest
 
 from camtel.trips import formats
 from camtel.trips.formats import FORMATS, render, stream
-from trip_fixes import T0, Fix
+from helpers.trips import T0, Fix
 
 GPX = "{http://www.topografix.com/GPX/1/1}"
 TPX = "{http://www.garmin.com/xmlschemas/TrackPointExtension/v2}"

@@ -19,8 +19,8 @@ import pytest
 from camtel.app import serve
 from camtel.config import Settings
 from camtel.services import Services
-from ingest_helpers import free_port
-from support import PASSWORD, missing, sign_up
+from helpers.accounts import PASSWORD, sign_up
+from helpers.env import free_port, missing
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from conftest import CHROMIUM
-from support import missing
+from helpers.env import missing
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "src/camtel/web/static/js"
 ORIGIN = "http://modules.camtel.test"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyotp
 
 from conftest import SCREENS, check_accessibility, sign_in
-from support import PASSWORD, latest_token
+from helpers.accounts import PASSWORD, latest_token
 
 NEW_PASSWORD = "another quite private passphrase"
 

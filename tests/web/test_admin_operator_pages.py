@@ -13,7 +13,7 @@ from camtel.accounts import service as accounts
 from camtel.accounts.models import User
 from camtel.mail.models import OutboxMail
 from conftest import check_accessibility, sign_in
-from support import PASSWORD
+from helpers.accounts import PASSWORD
 
 HOSTILE = "<script>alert(1)</script>"
 POLICY = f"""# Privacy policy 2026

@@ -12,7 +12,7 @@ from camtel.accounts import service as accounts
 from camtel.accounts.models import Membership
 from camtel.accounts.roles import Role
 from conftest import check_accessibility, sign_in
-from support import PASSWORD, sign_up
+from helpers.accounts import PASSWORD, sign_up
 
 HOSTILE = "<script>alert(1)</script>"
 

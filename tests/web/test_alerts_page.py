@@ -9,8 +9,8 @@ import uuid
 from camtel.db.base import utcnow
 from camtel.notify.models import PushSubscription
 from conftest import check_accessibility, sign_in
+from helpers.notify import World, store_event
 from notify.test_webpush import Browser, _b64e
-from notify_helpers import World, store_event
 
 HOSTILE = "<script>alert(1)</script>"
 DEPOT = {

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from camtel.mail.models import OutboxMail
 from camtel.sales.models import DemoBooking
 from conftest import SCREENS, check_accessibility, sign_in
-from privacy_support import make_operator
+from helpers.privacy import make_operator
 
 HOSTILE = "<script>alert(1)</script>"
 

@@ -15,7 +15,7 @@ from camtel.accounts.roles import Role
 from camtel.config import Settings
 from camtel.web.devices import gateways, mqtt_broker, server_host
 from conftest import check_accessibility, sign_in
-from support import PASSWORD
+from helpers.accounts import PASSWORD
 
 HOSTILE = "<script>alert(1)</script>"
 

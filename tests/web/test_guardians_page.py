@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from playwright.async_api import expect
+
 from conftest import Person, check_accessibility, sign_in
-from support import PASSWORD, latest_token, sign_up
+from helpers.accounts import PASSWORD, latest_token, sign_up
 
 NASTY = "<script>alert(1)</script>"
 
@@ -65,8 +67,11 @@ async def test_a_guardian_is_invited_confirms_and_decides(site, person, page):
     assert status["collection_allowed"] == {"location": True, "video": False, "diagnostics": False}
     ward = page.locator("li.ward")
     assert await ward.locator("script").count() == 0
-    rows = await ward.locator("tbody tr").all_inner_texts()
-    assert "Allowed" in rows[0] and "Refused" in rows[1] and "Not decided" in rows[2]
+    # The table is drawn again after the status is said: wait for it rather than race it.
+    rows = ward.locator("tbody tr")
+    await expect(rows.nth(0)).to_contain_text("Allowed")
+    await expect(rows.nth(1)).to_contain_text("Refused")
+    await expect(rows.nth(2)).to_contain_text("Not decided")
     await check_accessibility(page, "wards-decided")
 
     # The privacy centre of the guardian leads to the wards.

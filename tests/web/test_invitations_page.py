@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from camtel.mail.models import OutboxMail
 from conftest import Person, check_accessibility, sign_in
-from support import PASSWORD, sign_up
+from helpers.accounts import PASSWORD, sign_up
 
 
 async def _invitation_mail(site, address: str) -> str:  # type: ignore[no-untyped-def]

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from camtel.mail.models import OutboxMail
 from conftest import SCREENS
-from notify_helpers import World, store_event
-from support import PASSWORD, sign_up
+from helpers.accounts import PASSWORD, sign_up
+from helpers.notify import World, store_event
 
 LINK = re.compile(r"https?://[^\s<>\"')]+")
 NEWS = "# Spring update\n\nThe map now replays several vehicles at once.\n"

@@ -11,7 +11,7 @@ import re
 import zipfile
 
 from conftest import check_accessibility, sign_in
-from support import PASSWORD, join, latest_token, sign_up
+from helpers.accounts import PASSWORD, join, latest_token, sign_up
 
 NASTY = "<script>alert(1)</script>"
 

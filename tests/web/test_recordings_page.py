@@ -19,8 +19,8 @@ import pytest
 from playwright.async_api import expect
 
 from conftest import check_accessibility, sign_in
-from media_helpers import KARMA, clip, jpeg
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.media import KARMA, clip, jpeg
 
 HOSTILE = "<script>alert(1)</script>"
 DATA = Path(__file__).resolve().parents[1] / "data" / "fixtures"

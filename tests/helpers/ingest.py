@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
+import ssl
 import struct
 import uuid
 from collections.abc import AsyncIterator
@@ -31,11 +31,6 @@ async def make_device(services: Services, protocol: str, unique_id: str,
         await db.flush()
         return device.id
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @asynccontextmanager
@@ -91,8 +86,10 @@ class Terminal:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def connect(self, port: int) -> Terminal:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+    async def connect(self, port: int, tls: ssl.SSLContext | None = None) -> Terminal:
+        self.reader, self.writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=tls, server_hostname="localhost" if tls else None
+        )
         return self
 
     async def send(self, message_id: int, body: bytes, serial: int | None = None) -> int:

@@ -4,7 +4,6 @@ HTTP receiver (webhooks, push endpoints) served by uvicorn on loopback."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,13 +14,13 @@ from typing import Any
 
 import uvicorn
 
-from camtel.accounts.models import Membership, Organization, User
 from camtel.db.base import utcnow
-from camtel.devices.models import Device
 from camtel.events.models import Event
 from camtel.notify.dispatcher import Dispatcher, EventRecord
 from camtel.notify.models import NotificationRule
 from camtel.services import Services
+from helpers import factories
+from helpers.env import free_port
 
 
 @dataclass
@@ -35,30 +34,12 @@ async def make_world(services: Services, *, people: dict[str, str] | None = None
     """An organisation with one device and people by email -> role (owner by default)."""
     people = people or {"owner@example.com": "owner"}
     async with services.database.session() as db:
-        org = Organization(name="Fleet")
-        db.add(org)
-        await db.flush()
-        world = World(org=org.id, device=uuid.uuid4())
-        for email, role in people.items():
-            user = User(
-                email=email,
-                phone="+4915123456789",
-                password_hash="x",
-                email_verified_at=utcnow(),
-            )
-            db.add(user)
-            await db.flush()
-            db.add(Membership(user_id=user.id, organization_id=org.id, role=role))
-            world.users[email] = user.id
-        device = Device(
-            organization_id=org.id,
-            name="Van 7",
-            unique_id=str(uuid.uuid4().int)[:12],
-            protocol="osmand",
+        users = {email: await factories.person(db, email) for email in people}
+        org = await factories.organization(
+            db, members={users[email]: role for email, role in people.items()}
         )
-        db.add(device)
-        await db.flush()
-        world.device = device.id
+        van = await factories.device(db, org, name="Van 7")
+        world = World(org=org.id, device=van.id, users={e: u.id for e, u in users.items()})
     return world
 
 
@@ -164,11 +145,6 @@ class Receiver:
         await send({"type": "http.response.start", "status": self.status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @asynccontextmanager
