@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -63,10 +64,37 @@ class Settings(BaseSettings):
     osmand_port: int = Field(
         5055, ge=0, le=65535, description="OsmAnd / Traccar Client HTTP ingest; 0 is off."
     )
+    jt808_tls_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="JT/T 808 over TLS, for dash cams that support it (certificate: "
+        "CAMTEL_TLS_CERT_FILE); 0 is off.",
+    )
+    teltonika_tls_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Teltonika over TLS (FMx devices with TLS enabled; certificate: "
+        "CAMTEL_TLS_CERT_FILE); 0 is off.",
+    )
+    osmand_tls_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="OsmAnd / Traccar Client over HTTPS (certificate: CAMTEL_TLS_CERT_FILE); "
+        "0 is off.",
+    )
     mqtt_url: str = Field(
         "",
-        description="MQTT broker to take JSON positions from, e.g. `mqtt://127.0.0.1:1883`; "
-        "empty turns MQTT ingest off.",
+        description="MQTT broker to take JSON positions from, e.g. `mqtt://127.0.0.1:1883`, "
+        "or `mqtts://broker:8883` over TLS (the broker's certificate is verified); empty "
+        "turns MQTT ingest off.",
+    )
+    mqtt_ca_file: Path | None = Field(
+        None,
+        description="PEM certificate(s) to verify an `mqtts://` broker by, for a broker with "
+        "a private CA; empty uses the system's trusted CAs.",
     )
     mqtt_topic: str = Field(
         "camtel/+/position", description="MQTT topic filter; the `+` level is the device id."
@@ -292,6 +320,12 @@ class Settings(BaseSettings):
         description="Let webhooks target loopback and private addresses (tests, "
         "on-premise installs); otherwise they are refused.",
     )
+    webhook_allow_http: bool = Field(
+        False,
+        description="Let webhooks reach public addresses over plain http; otherwise only "
+        "https (personal data leaves encrypted). http to a private address allowed by "
+        "CAMTEL_WEBHOOK_ALLOW_PRIVATE needs no such leave.",
+    )
     smtp_host: str = Field(
         "",
         description="SMTP server for outgoing mail; empty keeps mail in the local outbox "
@@ -352,6 +386,29 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("log_level must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @model_validator(mode="after")
+    def _tls_ports_have_a_certificate(self) -> Settings:
+        wanting = [
+            f"CAMTEL_{name.upper()}"
+            for name in ("jt808_tls_port", "teltonika_tls_port", "osmand_tls_port")
+            if getattr(self, name)
+        ]
+        if wanting and not (self.tls_cert_file and self.tls_key_file):
+            raise ValueError(
+                f"{', '.join(wanting)} need CAMTEL_TLS_CERT_FILE and CAMTEL_TLS_KEY_FILE"
+            )
+        return self
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The server-side TLS context of the device gateways' TLS ports (TLS 1.2 at least),
+        from CAMTEL_TLS_CERT_FILE and CAMTEL_TLS_KEY_FILE; None when they are not set."""
+        if not (self.tls_cert_file and self.tls_key_file):
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+        return context
 
     @classmethod
     def settings_customise_sources(

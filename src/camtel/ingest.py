@@ -131,24 +131,58 @@ class Ingest:
         host = settings.gateway_host
         idle = float(settings.gateway_idle_timeout_s)
 
-        def tcp(name: str, port: int, make: Callable[..., Handler]) -> TcpGateway:
+        tls = settings.tls_context()  # only asked for when a TLS port is set (validated)
+
+        def tcp(
+            name: str, port: int, make: Callable[..., Handler], *, secure: bool = False
+        ) -> TcpGateway:
             def handler(connection: Connection) -> Handler:
                 return make(connection, sink, settings, clock)
 
-            return TcpGateway(name, host=host, port=port, handler=handler, idle_timeout_s=idle)
+            return TcpGateway(
+                name,
+                host=host,
+                port=port,
+                handler=handler,
+                idle_timeout_s=idle,
+                tls=tls if secure else None,
+            )
 
         gateways: dict[str, Gateway] = {}
         if settings.jt808_port:
             gateways["jt808"] = tcp("jt808", settings.jt808_port, Jt808Handler)
+        if settings.jt808_tls_port:
+            gateways["jt808-tls"] = tcp(
+                "jt808-tls", settings.jt808_tls_port, Jt808Handler, secure=True
+            )
         if settings.teltonika_port:
             gateways["teltonika"] = tcp("teltonika", settings.teltonika_port, TeltonikaHandler)
+        if settings.teltonika_tls_port:
+            gateways["teltonika-tls"] = tcp(
+                "teltonika-tls", settings.teltonika_tls_port, TeltonikaHandler, secure=True
+            )
         if settings.osmand_port:
             gateways["osmand"] = OsmandGateway(
                 OsmandApp(sink, clock), host=host, port=settings.osmand_port
             )
+        if settings.osmand_tls_port:
+            assert settings.tls_cert_file is not None and settings.tls_key_file is not None
+            gateways["osmand-tls"] = OsmandGateway(
+                OsmandApp(sink, clock),
+                host=host,
+                port=settings.osmand_tls_port,
+                tls=(settings.tls_cert_file, settings.tls_key_file),
+                name="osmand-tls-gateway",
+            )
         mqtt = None
         if settings.mqtt_url:
-            mqtt = MqttGateway(settings.mqtt_url, settings.mqtt_topic, sink, clock=clock)
+            mqtt = MqttGateway(
+                settings.mqtt_url,
+                settings.mqtt_topic,
+                sink,
+                clock=clock,
+                ca_file=settings.mqtt_ca_file,
+            )
         made = cls(
             services,
             bus=bus,

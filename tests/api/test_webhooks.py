@@ -13,8 +13,8 @@ import pytest
 from camtel.app import build_api
 from camtel.events.models import Event
 from camtel.notify.dispatcher import EventRecord
-from notify_helpers import Receiver, eventually, running, serve, with_routes, with_settings
-from support import sign_up
+from helpers.accounts import sign_up
+from helpers.notify import Receiver, eventually, running, serve, with_routes, with_settings
 
 SECRET = "a-webhook-secret-of-some-length"
 
@@ -54,6 +54,17 @@ async def test_private_and_odd_targets_are_refused(client, services, url):
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["type"].endswith("/invalid")
+
+
+async def test_a_public_receiver_must_take_https(client, services):
+    headers, _ = await sign_up(client, services, "plain@example.com")
+    with_routes(client._transport.app)  # type: ignore[attr-defined]
+    body = {"url": "http://93.184.216.34/hook", "events": ["*"], "secret": SECRET}
+    answer = await client.post("/api/v1/webhooks", headers=headers, json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "url" and "https" in answer.json()["detail"]
+    body["url"] = "https://93.184.216.34/hook"
+    assert (await client.post("/api/v1/webhooks", headers=headers, json=body)).status_code == 201
 
 
 async def test_bad_bodies_are_refused(local, services):

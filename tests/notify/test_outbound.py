@@ -87,3 +87,18 @@ async def test_operators_may_allow_private_targets():
 async def test_unresolvable_hosts_are_refused():
     with pytest.raises(Refused):
         await resolve("http://no-such-host.invalid/", allow_private=True)
+
+
+async def test_a_public_address_is_reached_over_https_only():
+    # P12: personal data leaves encrypted. 93.184.216.34 is a public address (no lookup).
+    with pytest.raises(Refused) as refused:
+        await resolve("http://93.184.216.34/hook", allow_private=False)
+    assert "https" in refused.value.reason
+    assert (await resolve("https://93.184.216.34/hook", allow_private=False)).scheme == "https"
+    allowed = await resolve("http://93.184.216.34/hook", allow_private=False, allow_http=True)
+    assert allowed.scheme == "http", "the operator may allow http (CAMTEL_WEBHOOK_ALLOW_HTTP)"
+
+
+async def test_a_private_address_the_operator_allows_may_stay_plain_http():
+    target = await resolve("http://10.1.2.3:8080/hook", allow_private=True)
+    assert (target.scheme, str(target.address)) == ("http", "10.1.2.3")

@@ -93,6 +93,7 @@ async def create_webhook(body: WebhookIn, caller: CallerDep, db: Db, services: S
         events=body.events,
         secret=body.secret,
         allow_private=services.settings.webhook_allow_private,
+        allow_http=services.settings.webhook_allow_http,
         now=services.clock(),
         organization_id=body.organization_id,
     )

@@ -15,6 +15,7 @@ import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -122,8 +123,19 @@ class OsmandGateway:
     """uvicorn serving `OsmandApp` on the OsmAnd port, without access logs (they would carry
     device ids and coordinates in query strings)."""
 
-    def __init__(self, app: OsmandApp, *, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: OsmandApp,
+        *,
+        host: str,
+        port: int,
+        tls: tuple[Path, Path] | None = None,
+        name: str = "osmand-gateway",
+    ) -> None:
         self.app = app
+        #: (certificate, key) to serve HTTPS with; None serves plain HTTP.
+        self.tls = tls
+        self.name = name
         self.host = host
         self.requested_port = port
         self._server: uvicorn.Server | None = None
@@ -147,6 +159,8 @@ class OsmandGateway:
             limit_concurrency=2000,
             proxy_headers=False,
             server_header=False,
+            ssl_certfile=str(self.tls[0]) if self.tls else None,
+            ssl_keyfile=str(self.tls[1]) if self.tls else None,
         )
         # The socket is bound here, so that a port in use raises OSError to the caller
         # instead of uvicorn's sys.exit; and the signals stay with the process's main server.
@@ -155,7 +169,7 @@ class OsmandGateway:
         # Patched on this instance: a no-op context manager instead of uvicorn's signal capture.
         self._server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign, assignment]
         self._task = asyncio.create_task(
-            self._server.serve(sockets=[self._socket]), name="osmand-gateway"
+            self._server.serve(sockets=[self._socket]), name=self.name
         )
         while not self._server.started:  # uvicorn offers no event to await
             if self._task.done():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections import Counter
 from collections.abc import Callable
 from typing import Protocol
@@ -30,6 +31,9 @@ MAX_REJECTED_IN_A_ROW = 16
 #: terminal a SYN retry of a second or more (`net.core.somaxconn` caps it; 4096 on Linux).
 LISTEN_BACKLOG = 4096
 
+
+#: Seconds a device has to finish the TLS handshake on a TLS port.
+TLS_HANDSHAKE_S = 15.0
 
 class Handler(Protocol):
     """The protocol half of a connection: framing, decoding, replies."""
@@ -122,8 +126,11 @@ class TcpGateway:
         port: int,
         handler: Callable[[Connection], Handler],
         idle_timeout_s: float,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.name = name
+        #: Server-side TLS for devices that support it; None listens in plain TCP.
+        self.tls = tls
         self.host = host
         self.requested_port = port
         self.make_handler = handler
@@ -134,7 +141,13 @@ class TcpGateway:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
-            self._serve, self.host, self.requested_port, backlog=LISTEN_BACKLOG
+            self._serve,
+            self.host,
+            self.requested_port,
+            backlog=LISTEN_BACKLOG,
+            ssl=self.tls,
+            # A client that opens a connection and never finishes the handshake is dropped.
+            ssl_handshake_timeout=TLS_HANDSHAKE_S if self.tls is not None else None,
         )
         log.info("%s gateway listening on %s:%d", self.name, self.host, self.port)
 

@@ -123,7 +123,10 @@ class Dispatcher:
             allow_private=settings.webhook_allow_private,
         )
         self.webhooks = WebhookChannel(
-            database, allow_private=settings.webhook_allow_private, policy=webhook_policy
+            database,
+            allow_private=settings.webhook_allow_private,
+            allow_http=settings.webhook_allow_http,
+            policy=webhook_policy,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None

@@ -85,8 +85,11 @@ def split_url(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-async def resolve(url: str, *, allow_private: bool) -> Target:
-    """Check a URL and pick the address to connect to; Refused when any address is not public.
+async def resolve(url: str, *, allow_private: bool, allow_http: bool = False) -> Target:
+    """Check a URL and pick the address to connect to; Refused when any address is not public
+    (unless `allow_private`), or when plain http would cross the internet (unless
+    `allow_http`): personal data leaves encrypted (P12). http to a private address, where
+    allowed, stays on the operator's own network and may stay plain.
 
     All addresses must pass, not just one: otherwise a name with a public and a private
     record could be steered to the private one."""
@@ -102,6 +105,9 @@ async def resolve(url: str, *, allow_private: bool) -> Target:
             problem = address_problem(address)
             if problem:
                 raise Refused(f"{problem}; webhooks may only reach public addresses")
+    public = any(address_problem(address) is None for address in addresses)
+    if scheme == "http" and public and not allow_http:
+        raise Refused("a public address must be reached over https, not http")
     return Target(scheme, host, port, addresses[0])
 
 
@@ -133,10 +139,11 @@ async def post(
     headers: dict[str, str],
     allow_private: bool,
     timeout_s: float,
+    allow_http: bool = False,
 ) -> int:
     """POST to a URL through its checked address; the status code. Raises Refused, httpx
     errors or TimeoutError (the whole exchange is bounded, so a slow drip cannot hold us)."""
-    target = await resolve(url, allow_private=allow_private)
+    target = await resolve(url, allow_private=allow_private, allow_http=allow_http)
     parsed = httpx.URL(url)
     pinned = parsed.copy_with(host=str(target.address))
     default_port = 443 if target.scheme == "https" else 80

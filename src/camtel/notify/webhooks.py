@@ -125,10 +125,12 @@ class WebhookChannel:
         database: Database,
         *,
         allow_private: bool,
+        allow_http: bool = False,
         policy: WebhookPolicy | None = None,
     ) -> None:
         self.database = database
         self.allow_private = allow_private
+        self.allow_http = allow_http
         self.policy = policy or WebhookPolicy()
         self._lanes: dict[uuid.UUID, Lane] = {}
         self._http: httpx.AsyncClient | None = None
@@ -266,6 +268,7 @@ class WebhookChannel:
                 content=job.body,
                 headers=headers,
                 allow_private=self.allow_private,
+                allow_http=self.allow_http,
                 timeout_s=self.policy.timeout_s,
             )
             error = "" if succeeded(status) else f"HTTP {status}"
@@ -350,6 +353,7 @@ async def create(
     allow_private: bool,
     now: datetime,
     organization_id: uuid.UUID | None = None,
+    allow_http: bool = False,
 ) -> Webhook:
     """A webhook for an organisation the caller manages; the URL must reach a public address."""
     if organization_id is None:
@@ -360,7 +364,7 @@ async def create(
     role = caller.role_in(organization_id)
     caller.require(organization_id, can_manage_devices(role), "manage webhooks")
     try:
-        await outbound.resolve(url, allow_private=allow_private)
+        await outbound.resolve(url, allow_private=allow_private, allow_http=allow_http)
     except outbound.Refused as refused:
         raise Invalid(refused.reason, field="url") from None
     hook = Webhook(
