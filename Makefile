@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install clean bench
+.PHONY: demo test lint install clean bench fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ bench: install
 	$(BIN)/python bench/connections.py --connections 1000,5000
 	$(BIN)/python bench/extract.py --cli --repeat 7
 	$(BIN)/python bench/media.py --size-mb 256 --repeat 3
+
+# Every parser fuzzed in turn for FUZZ_SECONDS (atheris; findings in fuzz/crashes/<target>/).
+FUZZ_SECONDS ?= 300
+fuzz: install
+	for target in jt808 teltonika osmand mp4_boxes gps_tracks; do \
+	  $(BIN)/python fuzz/run.py $$target --seconds $(FUZZ_SECONDS) || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) camtel-data .pytest_cache .mypy_cache

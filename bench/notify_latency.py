@@ -43,7 +43,7 @@ async def _run(args: argparse.Namespace, background: int, data_dir: Path) -> dic
     from camtel.notify.dispatcher import EventRecord
     from camtel.notify.models import NotificationRule, Webhook
     from camtel.services import Services
-    from notify_helpers import Receiver, serve
+    from helpers.notify import Receiver, serve
 
     settings = Settings(
         data_dir=data_dir,

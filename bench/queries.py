@@ -85,7 +85,7 @@ async def run(devices: int, fixes: int, day_fixes: int, repeat: int) -> list[tup
     from camtel.devices.position_attributes import pack
     from camtel.pipeline.store import _SqliteInsert
     from camtel.services import Services
-    from support import sign_up
+    from helpers.accounts import sign_up
 
     rows_out = []
     with tempfile.TemporaryDirectory() as folder:

@@ -181,7 +181,7 @@ async def _bench(count: int, args: argparse.Namespace) -> dict:
 
     from camtel.app import serve
     from camtel.config import Settings
-    from ingest_helpers import free_port
+    from helpers.env import free_port
 
     data = Path(tempfile.mkdtemp(prefix="camtel-bench-web-"))
     port = free_port()

@@ -7,6 +7,7 @@ a structure size and a repeat count, then the values padded to four bytes. Withi
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from camtel.media import isobmff
-from camtel.media.tracks.model import GSensorSample, TrackPoint
+from camtel.media.tracks.model import GSensorSample, TrackPoint, shifted
 
 STANDARD_GRAVITY = 9.80665
 MAX_NESTING = 8
@@ -112,8 +113,20 @@ def values(entry: Entry, type_string: str | None = None) -> list[tuple]:
     ]
 
 
+def _numbers(rows: list[tuple]) -> list[tuple]:
+    """The rows that hold finite numbers only: a damaged file may type a GPS stream as text
+    or fill it with NaN, and such a row says nothing."""
+    return [
+        row
+        for row in rows
+        if all(type(v) is int or (type(v) is float and math.isfinite(v)) for v in row)
+    ]
+
+
 def _scaled(rows: list[tuple], scale: list[float]) -> list[list[float]]:
-    """Divide each column by its SCAL (one value for all columns, or one per column)."""
+    """Divide each column by its SCAL (one value for all columns, or one per column), in
+    the rows of finite numbers."""
+    rows = _numbers(rows)
     if not rows:
         return []
     width = len(rows[0])
@@ -164,16 +177,16 @@ def _stream(
     dop = None
     for entry in items:
         if entry.key == "SCAL":
-            scale = [float(x) for row in values(entry) for x in row]
+            scale = [float(x) for row in _numbers(values(entry)) for x in row]
         elif entry.key == "TYPE":
             type_string = entry.data.rstrip(b"\0").decode("latin-1")
         elif entry.key == "GPSU":
             gpsu = _gpsu(entry)
         elif entry.key == "GPSF":
-            rows = values(entry)
+            rows = _numbers(values(entry))
             fix = int(rows[0][0]) if rows else None
         elif entry.key == "GPSP":
-            rows = values(entry)
+            rows = _numbers(values(entry))
             dop = rows[0][0] / 100 if rows else None
         elif entry.key == "GPS5":
             rows = _scaled(values(entry), scale)
@@ -184,7 +197,7 @@ def _stream(
             for i, r in enumerate(rows):
                 if len(r) < 5:
                     continue
-                when = gpsu + timedelta(seconds=i * step) if gpsu else None
+                when = shifted(gpsu, seconds=i * step)
                 out.streams.setdefault("GPS5", []).append(
                     TrackPoint(
                         start + i * step, when, r[0], r[1], r[2], r[3] * 3.6, None, fix, None, dop
@@ -199,7 +212,7 @@ def _stream(
                 if int(r[8]) == 0:
                     out.no_lock += 1
                     continue
-                when = _GPS_EPOCH_2000 + timedelta(days=r[5], seconds=r[6])
+                when = shifted(_GPS_EPOCH_2000, days=r[5], seconds=r[6])
                 out.streams.setdefault("GPS9", []).append(
                     TrackPoint(
                         start + i * step,

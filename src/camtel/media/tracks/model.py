@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+
+
+def shifted(base: datetime | None, days: float = 0.0, seconds: float = 0.0) -> datetime | None:
+    """`base` moved by a span a file states; None when there is no base or the span is not a
+    number or leaves the calendar (a damaged file must not end the whole extraction)."""
+    if base is None or not (math.isfinite(days) and math.isfinite(seconds)):
+        return None
+    try:
+        return base + timedelta(days=days, seconds=seconds)
+    except OverflowError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ no date, so UTC times are the movie's creation time plus the offset.
 from __future__ import annotations
 
 import struct
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from camtel.media.tracks.model import TrackPoint
+from camtel.media.tracks.model import TrackPoint, shifted
 from camtel.media.tracks.novatek import ddmm
 
 RECORD = 36
@@ -40,7 +40,7 @@ def parse(payload: bytes, creation_unix: int | None) -> tuple[list[TrackPoint], 
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             skipped += 1
             continue
-        when = start + timedelta(seconds=seconds) if start else None
+        when = shifted(start, seconds=seconds)
         points.append(TrackPoint(float(seconds), when, latitude, longitude, None, speed / 1e3))
     if skipped:
         warnings.append(f"{skipped} 70mai GPS records without a valid position were skipped")
