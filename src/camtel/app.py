@@ -36,6 +36,7 @@ from camtel.api import (
     trips,
     webhooks,
 )
+from camtel.api.openapi import with_problems
 from camtel.bus.base import Envelope
 from camtel.bus.live import LiveHub, LiveUpdate
 from camtel.config import Settings
@@ -302,6 +303,12 @@ class CamtelAPI(FastAPI):
             StrictTransport(super().build_middleware_stack()),
             policy=self.content_security_policy,
         )
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, with the problem responses every operation may give."""
+        if self.openapi_schema is None:
+            self.openapi_schema = with_problems(super().openapi())
+        return self.openapi_schema
 
 
 class StrictTransport:

@@ -242,6 +242,9 @@ async def test_publishing_a_policy_mails_everyone_and_asks_for_acceptance(http, 
     )
     old = await http.get("/api/v1/policies/privacy/1")
     assert old.status_code == 200 and "90 days" in old.json()["body"]
+    for version in ("0", str(2**63), "99999999999999999999999"):  # past any column: no 500
+        beyond = await http.get(f"/api/v1/policies/privacy/{version}")
+        assert beyond.status_code == 422, (version, beyond.text)
 
 
 def test_policy_publish_command_mails_every_account_by_smtp(settings, tmp_path):
