@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 import camtel.schema  # noqa: F401  every model, for the privacy engine
-from camtel.app import retention_chores, schedule
+from camtel.app import retention_chores, schedule, sweep_all
 from camtel.cli import app as cli
 from camtel.devices.models import Position
 from camtel.media.models import Media, MediaShare
@@ -173,3 +173,24 @@ async def test_the_sweep_deletes_what_has_outlived_its_retention_and_nothing_els
     assert await _count(services, Breach) == 1
     assert await _count(services, AnalyticsHit) == 0, "yesterday's hits are rolled up"
     assert not stale_export.exists() and fresh_export.exists()
+
+
+async def test_a_failing_chore_leaves_the_others_to_run_and_the_command_says_so(
+    services, settings, monkeypatch
+):
+    async def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the analytics table is gone")
+
+    monkeypatch.setattr("camtel.app.analytics.rollup", broken)  # the second chore of five
+    done = await sweep_all(services)
+    assert list(done) == [chore.name for chore in retention_chores(services)]
+    assert isinstance(done["analytics rollup"], RuntimeError)
+    others = [result for name, result in done.items() if name != "analytics rollup"]
+    assert not any(isinstance(result, Exception) for result in others), "the rest ran"
+
+    env = {"CAMTEL_DATA_DIR": str(settings.data_dir), "CAMTEL_DATABASE_URL": settings.database_url}
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["privacy", "sweep"], env=env
+    )
+    assert result.exit_code == 1, result.output
+    assert "analytics rollup" in result.output and "failed: RuntimeError" in result.output
