@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+KEEP_ALIVE_S = 75  # idle HTTP connections outlive a load balancer's (60 s on the common ones)
 
 
 def install_hooks(services: Services) -> None:
@@ -472,6 +473,10 @@ async def _serve_api(
         ssl_certfile=str(settings.tls_cert_file) if settings.tls_cert_file else None,
         ssl_keyfile=str(settings.tls_key_file) if settings.tls_key_file else None,
         log_config=None,  # camtel.logs configures logging (with its scrubbing filter)
+        # Idle keep-alive connections outlive the client's and a load balancer's (60 s on
+        # the common ones): at uvicorn's 5 s, equal to httpx's own expiry, a request sent on a
+        # connection the server was closing that instant failed to read its answer.
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     server = uvicorn.Server(config)
     settle_heap()  # everything is loaded: the garbage collector stops re-reading it
