@@ -9,16 +9,23 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import argon2
 import httpx
 import pytest
 from sqlalchemy import text
 
+from camtel.accounts import passwords
 from camtel.app import build_api
 from camtel.config import Settings
 from camtel.db import migrate
 from camtel.schema import metadata
 from camtel.services import Services
 from helpers.env import DATA, missing
+
+# Real argon2id with the library's cheapest parameters: the production profile costs 0.25 s of
+# CPU a hash, about 400 s over the suite's sign-ups. tests/accounts/test_passwords.py checks
+# that camtel itself hashes with the RFC 9106 profile.
+passwords.use_hasher(argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST))
 
 PG_ADMIN_URL = os.environ.get("CAMTEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

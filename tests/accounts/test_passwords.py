@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+from argon2 import extract_parameters, profiles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +31,22 @@ def test_hash_is_argon2id_and_normalised():
     assert verify_password(stored, "A\u030angstro\u0308m unit 42"), "NFKC-equal input matches"
     assert not verify_password(stored, "angstrom unit 42")
     assert not verify_password("not a hash", "anything")
+
+
+def test_camtel_hashes_with_the_rfc_9106_low_memory_profile():
+    # In a process of its own: the test suite swaps in argon2's cheapest parameters.
+    stored = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from camtel.accounts.passwords import hash_password as h; "
+            "print(h('a long and private passphrase'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert extract_parameters(stored) == profiles.RFC_9106_LOW_MEMORY
 
 
 @settings(max_examples=25, deadline=None)
