@@ -39,6 +39,7 @@ async def seed(services: Services, *, email: str, password: str) -> None:
                 phone=DEMO_PHONE,
                 password=password,
                 display_name="Demo",
+                adult=True,  # a made-up fleet owner: the privacy centre asks no age of it
                 organization_name="Demo fleet",
                 min_length=8,
                 now=now,

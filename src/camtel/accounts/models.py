@@ -22,6 +22,13 @@ class User(IdMixin, CreatedMixin, Base):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     email_verified_at: Mapped[datetime | None]
     date_of_birth: Mapped[date | None]
+    #: What the age rests on (P20): birth_date, confirmed_adult, or unstated (an API
+    #: registration without it; treated as an adult's), `accounts.age.AgeBasis`.
+    age_basis: Mapped[str] = mapped_column(
+        String(16), default="unstated", server_default="unstated"
+    )
+    #: When the person stated it (their registration, or later in the privacy centre).
+    age_stated_at: Mapped[datetime | None]
     guardian_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts import passwords
+from camtel.accounts.age import ADULT_AGE, AgeBasis, age_on, stated_basis
 from camtel.accounts.contact import ContactError, normalise_email, normalise_phone
 from camtel.accounts.models import AuthSession, EmailToken, Membership, Organization, User
 from camtel.accounts.roles import Role
@@ -18,18 +19,20 @@ from camtel.accounts.tokens import close_all_sessions, token_hash
 from camtel.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from camtel.mail.outbox import Mailer
 
-ADULT_AGE = 18
 SERVICE_WORDS = ("camtel",)
-
-
-def age_on(born: date, today: date) -> int:
-    """Whole years between a birth date and a day."""
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def is_minor(user: User, today: date) -> bool:
     """Whether the account belongs to someone under 18 (who needs a guardian)."""
     return user.date_of_birth is not None and age_on(user.date_of_birth, today) < ADULT_AGE
+
+
+def state_age(user: User, *, date_of_birth: date | None, adult: bool | None, now: datetime) -> None:
+    """Record the age statement of an account that has none yet (once: Conflict after)."""
+    if user.age_basis != AgeBasis.UNSTATED:
+        raise Conflict("your age is already stated", field="date_of_birth", code="age_stated")
+    basis = stated_basis(date_of_birth=date_of_birth, adult=adult, today=now.date(), required=True)
+    user.date_of_birth, user.age_basis, user.age_stated_at = date_of_birth, basis, now
 
 
 def _check_password(password: str, *, email: str, min_length: int) -> None:
@@ -72,15 +75,16 @@ async def create_account(
     now: datetime,
     display_name: str = "",
     date_of_birth: date | None = None,
+    adult: bool | None = None,
     organization_name: str = "",
     verified: bool = False,
     admin: bool = False,
 ) -> User:
-    """Create a person, their own organisation (as owner), checked against every rule."""
+    """Create a person, their own organisation (as owner), checked against every rule.
+    `date_of_birth` and `adult` are the age statement (`accounts.age.stated_basis`)."""
     email, phone = _contact(email, phone)
     _check_password(password, email=email, min_length=min_length)
-    if date_of_birth is not None and not (date(1900, 1, 1) <= date_of_birth <= now.date()):
-        raise Invalid("date_of_birth is not a plausible birth date", field="date_of_birth")
+    basis = stated_basis(date_of_birth=date_of_birth, adult=adult, today=now.date())
     if await db.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("an account with this email already exists", field="email")
     user = User(
@@ -89,6 +93,8 @@ async def create_account(
         password_hash=passwords.hash_password(password),
         display_name=display_name.strip(),
         date_of_birth=date_of_birth,
+        age_basis=basis,
+        age_stated_at=None if basis == AgeBasis.UNSTATED else now,
         email_verified_at=now if verified else None,
         is_admin=admin,
         created_at=now,
@@ -122,6 +128,7 @@ async def register(
     now: datetime,
     display_name: str = "",
     date_of_birth: date | None = None,
+    adult: bool | None = None,
     organization_name: str = "",
 ) -> str:
     """Create an account and mail its verification link; for an address that already has an
@@ -138,6 +145,7 @@ async def register(
             password=password,
             display_name=display_name,
             date_of_birth=date_of_birth,
+            adult=adult,
             organization_name=organization_name,
             min_length=min_length,
             now=now,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from pydantic import Field, ValidationError
 
 from camtel.accounts import email_change, service
+from camtel.accounts.age import ADULT_AGE, age_on
 from camtel.accounts.models import AuthSession
 from camtel.accounts.tokens import close_all_sessions, close_session, open_session, resolve
 from camtel.api.deps import (
@@ -35,7 +36,18 @@ class Registration(Strict):
     phone: str = Field(max_length=32, description="Phone number in international form (E.164).")
     password: str = Field(max_length=1024, description="At least 8 characters, not a common one.")
     display_name: str = Field("", max_length=120)
-    date_of_birth: date | None = Field(None, description="Under 18 needs a guardian.")
+    date_of_birth: date | None = Field(
+        None,
+        description="The person's date of birth: under 18, collecting their location, video "
+        "and diagnostics waits for a guardian's consent. Given with `adult`, they must agree.",
+    )
+    adult: bool | None = Field(
+        None,
+        description="true: the person confirms they are 18 or older (instead of, or with, "
+        "`date_of_birth`). false: they do not, so `date_of_birth` is required (422 without). "
+        "Leaving out both registers the age as unstated: the account counts as an adult's "
+        "until its owner states their age (`POST /api/v1/me/age`).",
+    )
     organization_name: str = Field("", max_length=120)
 
 
@@ -109,6 +121,7 @@ async def register(
         password=body.password,
         display_name=body.display_name,
         date_of_birth=body.date_of_birth,
+        adult=body.adult,
         organization_name=body.organization_name,
         min_length=settings.password_min_length,
         base_url=settings.base_url,
@@ -121,7 +134,7 @@ async def register(
     return RegistrationOut(
         status="check your mailbox: a link to confirm the address is on its way",
         email=address,
-        is_minor=born is not None and service.age_on(born, now.date()) < service.ADULT_AGE,
+        is_minor=born is not None and age_on(born, now.date()) < ADULT_AGE,
     )
 
 

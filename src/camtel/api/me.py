@@ -98,6 +98,8 @@ def profile(user: User, services_today: Any) -> dict[str, Any]:
         "display_name": user.display_name,
         "email_verified": user.email_verified_at is not None,
         "date_of_birth": user.date_of_birth.isoformat() if user.date_of_birth else None,
+        "age_basis": user.age_basis,
+        "age_stated_at": user.age_stated_at.isoformat() if user.age_stated_at else None,
         "is_minor": service.is_minor(user, services_today),
         "guardian_id": str(user.guardian_id) if user.guardian_id else None,
         "totp_enabled": user.totp_enabled,

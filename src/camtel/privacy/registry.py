@@ -95,7 +95,7 @@ REGISTRY: dict[str, PersonalData] = {
             "until the account is closed",
             True,
             Erasure.DELETE,
-            "sign-in, contact about the service, guardian links",
+            "sign-in, contact about the service, the age statement and guardian links (P20)",
             link=Link("self", "id"),
         ),
         PersonalData(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse
 
 from camtel.accounts import email_change, organizations
+from camtel.accounts.age import AgeBasis
 from camtel.accounts.ratelimit import peer_address
 from camtel.accounts.service import is_minor
 from camtel.config import Settings
@@ -151,10 +152,11 @@ async def privacy_page(request: Request, services: PageServices, caller: SignedI
         services,
         caller,
         "privacy.html",
-        scripts=("privacy.js", "privacy-rights.js"),
+        scripts=("privacy.js", "privacy-rights.js", "privacy-age.js"),
         email=user.email,
         totp_enabled=user.totp_enabled,
         minor=is_minor(user, today),
+        age_unstated=user.age_basis == AgeBasis.UNSTATED,
         guardian_linked=user.guardian_id is not None,
         has_wards=has_wards,
         rows=retention_rows(settings, chosen, _),

@@ -1,8 +1,10 @@
-"""Guardians of minors (P20): a minor invites one, the guardian confirms, then decides what
-may be collected about their ward and may have the ward's data erased."""
+"""Minors and their guardians (P20): a person without an age statement states it once; a minor
+invites a guardian, the guardian confirms, then decides what may be collected about their ward
+and may have the ward's data erased."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import date
 from typing import Any, Literal
@@ -10,6 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, BackgroundTasks, status
 from pydantic import Field
 
+from camtel.accounts import service
 from camtel.accounts.service import is_minor
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.privacy.consents import ConsentOut, collection_changed
@@ -18,6 +21,20 @@ from camtel.privacy import minors
 from camtel.privacy.consent import Outcome
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+
+
+class AgeStatement(Strict):
+    date_of_birth: date | None = Field(
+        None,
+        description="Your date of birth: under 18, collecting your location, video and "
+        "diagnostics waits for a guardian's consent from now on.",
+    )
+    adult: bool | None = Field(
+        None,
+        description="true: you confirm you are 18 or older (instead of, or with, a "
+        "date_of_birth that agrees). One of the two is required.",
+    )
 
 
 class GuardianInvite(Strict):
@@ -36,6 +53,24 @@ async def _collection(db: Db, user_id: uuid.UUID, today: date) -> dict[str, bool
     return {
         str(kind): await minors.collection_allowed(db, user_id, kind, today=today)
         for kind in minors.Kind
+    }
+
+
+@router.post(
+    "/me/age",
+    summary="State your age once, when your registration left it unstated",
+)
+async def state_age(body: AgeStatement, caller: CallerDep, db: Db, services: Svc) -> dict[str, Any]:
+    now, user = services.clock(), caller.user
+    service.state_age(user, date_of_birth=body.date_of_birth, adult=body.adult, now=now)
+    log.info("age stated", extra={"user": str(user.id), "basis": user.age_basis})
+    minor = is_minor(user, now.date())
+    if minor:  # collection now waits for a guardian: the gateways must not use what they cached
+        await collection_changed(db, services, user.id)
+    return {
+        "age_basis": user.age_basis,
+        "is_minor": minor,
+        "collection_allowed": await _collection(db, user.id, now.date()),
     }
 
 

@@ -1,5 +1,6 @@
 // Registration: the same "check your mailbox" whether or not the address had an account.
 import { api } from "./core.js";
+import { ageMessages, ageStatement, requireAge } from "./age.js";
 import { handleSubmit } from "./forms.js";
 
 const form = document.getElementById("register-form");
@@ -8,7 +9,8 @@ const done = document.getElementById("register-done");
 handleSubmit(form, async (data) => {
   const body = { email: data.get("email"), phone: data.get("phone"), password: data.get("password") };
   if (data.get("display_name")) body.display_name = data.get("display_name");
-  if (data.get("date_of_birth")) body.date_of_birth = data.get("date_of_birth");
+  Object.assign(body, ageStatement(data));
+  requireAge(body);
   // 202 (or 201 from an older server) names no account: what follows is the same either way.
   const answer = await api("auth/register", { method: "POST", body });
   document.getElementById("register-address").textContent = (answer && answer.email) || body.email;
@@ -16,4 +18,4 @@ handleSubmit(form, async (data) => {
   form.hidden = true;
   done.hidden = false;
   done.focus();
-});
+}, { messages: ageMessages });
