@@ -151,7 +151,11 @@ async def upload_media(
         declared=max(0, int(declared) - 8192) if declared.isdigit() else None,
         now=services.clock(),
     )
-    await db.commit()
+    try:
+        await db.commit()
+    except BaseException:  # a full database: no object without its row
+        await lib.store.delete(media.storage_key)
+        raise
     lib.submit(media.id)
     return media_out(media)
 

@@ -9,11 +9,13 @@ from typing import Any, cast
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from camtel.errors import CamtelError, RateLimited
+from camtel.errors import CamtelError, RateLimited, StorageFull, storage_full
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +112,40 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+#: What a client is told when the disk or the database is full.
+FULL = StorageFull(
+    "camtel's storage is full (no space left on the disk or in the database): nothing of "
+    "this request was stored; send it again once space has been freed"
+)
+
+
+def _full(request: Request, exc: Exception) -> JSONResponse:
+    """507: the disk or the database is full (any other OS or database error goes on to
+    `_unexpected`: a 500, and the server logs the crash)."""
+    # The route's pattern and the error's type only: the error's text names files and rows.
+    log.error(
+        "storage full: %s %s not stored (%s)",
+        request.method,
+        getattr(request.scope.get("route"), "path", "-"),
+        type(exc).__name__,
+    )
+    return _camtel_error(request, FULL)
+
+
+def _gone(request: Request, _exc: Exception) -> JSONResponse:
+    """The client went away before its body arrived whole (an upload cut off): not a fault of
+    camtel's, and nothing of the request was kept (the answer reaches nobody)."""
+    log.info(
+        "client went away before its request arrived whole: %s %s not stored",
+        request.method,
+        getattr(request.scope.get("route"), "path", "-"),
+    )
+    return problem(400, "incomplete-request", "The request did not arrive whole")
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if storage_full(exc):  # wrapped in another error on its way out
+        return _full(request, exc)
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "internal", "Internal error", "camtel hit an unexpected error")
 
@@ -122,8 +157,10 @@ _STATUS_OF: dict[type[Exception], Callable[[Exception], int]] = {
     CamtelError: lambda exc: cast(CamtelError, exc).status,
     RequestValidationError: lambda _exc: 422,
     HTTPException: lambda exc: cast(HTTPException, exc).status_code,
-    Exception: lambda _exc: 500,
+    ClientDisconnect: lambda _exc: 400,
+    Exception: lambda exc: FULL.status if storage_full(exc) else 500,
 }
+_STATUS_OF[OSError] = _STATUS_OF[DBAPIError] = lambda _exc: FULL.status
 
 
 def install(app: FastAPI, *, pages: PageRenderer | None = None) -> None:
@@ -133,10 +170,30 @@ def install(app: FastAPI, *, pages: PageRenderer | None = None) -> None:
         CamtelError: _camtel_error,
         RequestValidationError: _validation_error,
         HTTPException: _http_error,
+        ClientDisconnect: _gone,
+        # Matched before `Exception`: a full disk is a refused request, not a crash.
+        OSError: _full,
+        DBAPIError: _full,
         Exception: _unexpected,
     }
     for kind, handler in handlers.items():
-        app.add_exception_handler(kind, _with_pages(handler, _STATUS_OF[kind], pages))
+        answer = _with_pages(handler, _STATUS_OF[kind], pages)
+        if handler is _full:
+            answer = _when_full(answer)
+        app.add_exception_handler(kind, answer)
+
+
+def _when_full(
+    handler: Callable[[Request, Exception], Response],
+) -> Callable[[Request, Exception], Response]:
+    """Let any OS or database error but a full disk go on to the handler of `Exception`."""
+
+    def answer(request: Request, exc: Exception) -> Response:
+        if not storage_full(exc):
+            raise exc
+        return handler(request, exc)
+
+    return answer
 
 
 def _with_pages(

@@ -120,12 +120,23 @@ async def tus_patch(
     now = services.clock()
     lib = services.media
     upload = await uploads.get_upload(db, caller=caller, upload_id=upload_id, now=now)
+    before = len(upload.parts)
     await uploads.append(db, lib, upload=upload, offset=offset, chunks=request.stream())
+    parts = list(upload.parts)
     media = None
-    if upload.offset == upload.length:
-        media = await uploads.complete(db, lib, upload=upload, now=now)
-    await db.commit()
+    try:
+        if upload.offset == upload.length:
+            media = await uploads.complete(db, lib, upload=upload, now=now)
+        await db.commit()
+    except BaseException:
+        # Not committed (a full database): nothing of this PATCH stays, the upload is where
+        # it was (HEAD says so) and the client sends the same bytes again.
+        await uploads.delete_parts(lib, parts[before:])
+        if media is not None:
+            await lib.store.delete(media.storage_key)
+        raise
     if media is not None:
+        await uploads.delete_parts(lib, parts)  # assembled and committed: no longer needed
         lib.submit(media.id)
     return Response(status_code=204, headers=_upload_headers(upload))
 

@@ -74,8 +74,9 @@ async def sweep(
     database: Database, lib: MediaLibrary, *, now: datetime, batch: int = BATCH
 ) -> int:
     """Delete up to `batch` recordings past retention (never those a legal hold keeps: of
-    its device, or of its person in its organisation) and unfinished uploads past their
-    lifetime; returns how many recordings went."""
+    its device, or of its person in its organisation), unfinished uploads past their
+    lifetime and the temporary files of writes a killed process left; returns how many
+    recordings went."""
     removed = 0
     async with database.session() as db:
         held = holds.media_held(Media, await holds.active(db))
@@ -85,6 +86,12 @@ async def sweep(
             removed += 1
         for upload in await uploads.expired_uploads(db, now=now):
             await uploads.terminate(db, lib, upload=upload)
+    # What uploads cut short by a killed process left behind, once no writer can be left.
+    unfinished = await lib.store.sweep_unfinished(
+        before=now - timedelta(seconds=lib.limits.upload_ttl_s)
+    )
+    if unfinished:
+        log.info("unfinished media writes removed", extra={"removed": unfinished})
     if removed:
         log.info("media retention sweep", extra={"removed": removed})
     return removed

@@ -7,10 +7,12 @@ memory. Blocking I/O runs in threads so the event loop never waits on a disk or 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
@@ -42,6 +44,11 @@ class Store(Protocol):
 
     async def size(self, key: str) -> int:
         """The object's size in bytes; StoreError when it does not exist."""
+        ...
+
+    async def sweep_unfinished(self, *, before: datetime) -> int:
+        """Remove what writes that never finished left (a process killed mid-upload), last
+        touched before `before`; returns how many went."""
         ...
 
 
@@ -131,6 +138,24 @@ class LocalStore:
             return (await asyncio.to_thread(self._path(key).stat)).st_size
         except FileNotFoundError:
             raise StoreError(f"object {key} not found") from None
+
+    async def sweep_unfinished(self, *, before: datetime) -> int:
+        """Delete temporary files that no write will finish: `put` removes its own on any
+        error, but not when the process is killed. A write under way touches its file at
+        every MiB, so one untouched since `before` (the retention chore passes a day ago)
+        has no writer left."""
+        cutoff = before.timestamp()
+
+        def sweep() -> int:
+            gone = 0
+            for path in self.root.rglob(".*.part"):
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        gone += 1
+            return gone
+
+        return await asyncio.to_thread(sweep)
 
 
 class S3Store:
@@ -268,6 +293,12 @@ class S3Store:
                 raise StoreError(f"object {key} not found") from None
             raise
         return int(head["ContentLength"])
+
+    async def sweep_unfinished(self, *, before: datetime) -> int:
+        """Nothing: `put` aborts its multipart upload on any error, and what a killed process
+        left unfinished is for the bucket's lifecycle rule (AbortIncompleteMultipartUpload,
+        docs/deployment.md)."""
+        return 0
 
 
 def open_store(url: str, data_dir: Path, *, s3_endpoint: str | None = None) -> Store:

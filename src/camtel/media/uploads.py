@@ -403,13 +403,17 @@ async def append(
         await lib.store.delete(key)
         return upload.offset
     parts = [*upload.parts, [key, offset, size]]
-    # Compare-and-set on the offset: of two PATCHes racing at the same offset, one wins.
-    done = await db.execute(
-        update(MediaUpload)
-        .where(MediaUpload.id == upload.id, MediaUpload.offset == offset)
-        .values(offset=offset + size, parts=parts)
-        .execution_options(synchronize_session=False)
-    )
+    try:
+        # Compare-and-set on the offset: of two PATCHes racing at the same offset, one wins.
+        done = await db.execute(
+            update(MediaUpload)
+            .where(MediaUpload.id == upload.id, MediaUpload.offset == offset)
+            .values(offset=offset + size, parts=parts)
+            .execution_options(synchronize_session=False)
+        )
+    except BaseException:  # a full database: the part must not outlive the refusal
+        await lib.store.delete(key)
+        raise
     if cast(CursorResult[Any], done).rowcount != 1:
         await lib.store.delete(key)
         raise Conflict("another request moved the upload on; ask HEAD for the offset")
@@ -436,7 +440,11 @@ async def _assembled(
 async def complete(
     db: AsyncSession, lib: MediaLibrary, *, upload: MediaUpload, now: datetime
 ) -> Media:
-    """Assemble the parts of a finished upload into one encrypted object and a media row."""
+    """Assemble the parts of a finished upload into one encrypted object and a media row.
+
+    The part objects stay: the caller deletes them (`delete_parts`) once the media row is
+    committed. Were they deleted before, a commit refused by a full database would leave an
+    upload whose parts are gone, that no client could finish."""
     data_key = await service.data_key_for(db, lib, upload.owner_id)
     media_id = service.new_media_id()
     key = service.object_key(upload.owner_id, str(media_id))
@@ -465,15 +473,22 @@ async def complete(
         created_at=now,
     )
     db.add(media)
-    upload.media_id = media_id
-    await db.flush()
-    await drop_parts(lib, upload)
-    upload.parts = []
+    upload.media_id, upload.parts = media_id, []
+    try:
+        await db.flush()
+    except BaseException:
+        await lib.store.delete(key)
+        raise
     return media
 
 
 async def drop_parts(lib: MediaLibrary, upload: MediaUpload) -> None:
-    for key, _offset, _size in upload.parts:
+    await delete_parts(lib, upload.parts)
+
+
+async def delete_parts(lib: MediaLibrary, parts: list[Any]) -> None:
+    """Delete part objects (`[key, offset, size]` as `MediaUpload.parts` lists them)."""
+    for key, _offset, _size in parts:
         await lib.store.delete(key)
 
 

@@ -19,6 +19,7 @@ from camtel.db.base import micros, utcnow
 from camtel.db.engine import Database
 from camtel.devices import position_attributes
 from camtel.devices.models import Device, Position
+from camtel.errors import storage_full
 from camtel.events import writer as event_writer
 
 log = logging.getLogger(__name__)
@@ -306,14 +307,29 @@ class Store:
 
     async def write(self, batch: list[Envelope]) -> None:
         """Write a batch in one transaction; when that fails, each envelope on its own, so
-        that one bad row (a device deleted meanwhile) does not hold back the others."""
+        that one bad row (a device deleted meanwhile) does not hold back the others. A full
+        disk or database fails the batch whole: its devices are not acknowledged and send
+        again, and the next batch tries again (nothing to restart once space is back)."""
         try:
             events = await self._write(batch)
         except Exception as exc:  # any database failure is retried per row
+            if storage_full(exc):
+                self.counters["storage_full"] += 1
+                log.error(
+                    "database full: %d envelope(s) not stored, their devices are not "
+                    "acknowledged and send them again (%s)",
+                    len(batch),
+                    type(exc).__name__,
+                )
+                self._fail(batch, exc, logged=True)
+                return
             if len(batch) == 1:
                 self._fail(batch, exc)
                 return
-            log.warning("batch of %d failed (%s); writing one by one", len(batch), exc)
+            # The error's type only: its text carries the rows' values (places, devices).
+            log.warning(
+                "batch of %d failed (%s); writing one by one", len(batch), type(exc).__name__
+            )
             for envelope in batch:
                 try:
                     events = await self._write([envelope])
@@ -376,8 +392,9 @@ class Store:
                 self.counters["listener_failures"] += 1
                 log.exception("a stored-positions listener failed")
 
-    def _fail(self, batch: list[Envelope], exc: BaseException) -> None:
+    def _fail(self, batch: list[Envelope], exc: BaseException, *, logged: bool = False) -> None:
         self.counters["write_failures"] += len(batch)
-        log.error("could not store %d envelope(s): %s", len(batch), type(exc).__name__)
+        if not logged:
+            log.error("could not store %d envelope(s): %s", len(batch), type(exc).__name__)
         for envelope in batch:
             envelope.settle(StoreError(type(exc).__name__))

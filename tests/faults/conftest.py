@@ -1,0 +1,1 @@
+"""Fault tests: a slow database, a full disk, uploads cut off (fixtures: tests/conftest.py)."""
