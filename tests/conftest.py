@@ -12,7 +12,6 @@ from pathlib import Path
 import argon2
 import httpx
 import pytest
-from sqlalchemy import text
 
 from camtel.accounts import passwords
 from camtel.app import build_api
@@ -120,18 +119,28 @@ def settings(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Set
     return made
 
 
-async def _truncate(services: Services) -> None:
+#: Every table emptied in one round trip. DELETE, not TRUNCATE: on tables holding a test's few
+#: rows it takes a millisecond where TRUNCATE, which makes new files for every table and index,
+#: took 0.15-0.6 s a test. Triggers (the consent ledger is append-only) and foreign keys are
+#: set aside for this transaction only (`session_replication_role`, the tests' superuser).
+_EMPTY_ALL = "; ".join(
+    ["SET LOCAL session_replication_role = replica"]
+    + [f'DELETE FROM "{table.name}"' for table in metadata.sorted_tables]  # noqa: S608
+)
+
+
+async def _empty(services: Services) -> None:
+    if services.database.dialect != "postgresql":
+        return  # a SQLite test starts from a fresh copy of the template
     async with services.database.session() as db:
-        if services.database.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            await db.execute(text(f"TRUNCATE {names} CASCADE"))
+        await (await db.connection()).exec_driver_sql(_EMPTY_ALL)
 
 
 @pytest.fixture
 async def services(settings: Settings) -> AsyncIterator[Services]:
     """The services of one camtel process, on a clean database."""
     made = Services.build(settings)
-    await _truncate(made)
+    await _empty(made)
     yield made
     await made.database.dispose()
 
