@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,3 +100,107 @@ async def position(
     db.add(fix)
     await db.flush()
     return fix
+
+
+async def api_token(db: AsyncSession, user: User, *, now: datetime) -> str:
+    """A bearer token of the person (an API session, opened without a password)."""
+    from datetime import timedelta
+
+    from camtel.accounts.tokens import open_session
+
+    token, _ = await open_session(db, user=user, kind="api", ttl=timedelta(hours=2), now=now)
+    return token
+
+
+async def session_of(db: AsyncSession, token: str) -> uuid.UUID:
+    """The id of the session a token opens."""
+    from sqlalchemy import select
+
+    from camtel.accounts.models import AuthSession
+    from camtel.accounts.tokens import token_hash
+
+    found = await db.scalar(
+        select(AuthSession.id).where(AuthSession.token_hash == token_hash(token))
+    )
+    assert found is not None
+    return found
+
+
+async def personal_objects(
+    db: AsyncSession, user: User, *, inviting: Organization, device: Device
+) -> dict[str, str]:
+    """One of each thing that belongs to a person rather than to an organisation: a
+    notification rule, an inbox item (about an event of `device`), a push subscription, an
+    export being made and an invitation from `inviting`; their ids by path parameter name."""
+    from datetime import timedelta
+
+    from camtel.accounts.models import OrganizationInvitation
+    from camtel.notify.models import InboxItem, NotificationRule, PushSubscription
+    from camtel.privacy.rights_models import PrivacyRequest
+
+    now, serial = utcnow(), next(_serial)
+    happened = await event(db, device, time=now)
+    made = {
+        "rule_id": NotificationRule(user_id=user.id, channels=["inbox"]),
+        "item_id": InboxItem(
+            user_id=user.id,
+            event_id=happened.id,
+            device_id=device.id,
+            type="overspeed",
+            title="Too fast",
+            time=now,
+        ),
+        "subscription_id": PushSubscription(
+            user_id=user.id,
+            endpoint=f"https://push.example.com/{serial}",
+            p256dh="B" + "A" * 86,
+            auth="A" * 22,
+        ),
+        "request_id": PrivacyRequest(
+            kind="export", user_id=user.id, status="processing", due_at=now + timedelta(days=30)
+        ),
+        "my_invitation_id": OrganizationInvitation(
+            organization_id=inviting.id,
+            email=user.email,
+            role="viewer",
+            expires_at=now + timedelta(days=7),
+        ),
+    }
+    db.add_all(made.values())
+    await db.flush()
+    return {name: str(row.id) for name, row in made.items()}
+
+
+async def event(db: AsyncSession, of: Device, *, time: datetime, type: str = "overspeed") -> Any:
+    """One event of a device (an overspeed unless `type` says)."""
+    from camtel.events.models import Event
+
+    made = Event(
+        organization_id=of.organization_id,
+        device_id=of.id,
+        type=type,
+        time=time,
+        cause=f"factory-{next(_serial)}",
+        created_at=time,
+    )
+    db.add(made)
+    await db.flush()
+    return made
+
+
+async def breach(db: AsyncSession, recorded_by: User, *, now: datetime) -> uuid.UUID:
+    """A breach in the register (an operator's record)."""
+    from datetime import timedelta
+
+    from camtel.privacy.models import Breach
+
+    row = Breach(
+        detected_at=now,
+        authority_deadline=now + timedelta(hours=72),
+        description="A laptop was lost",
+        categories=["positions"],
+        recorded_by=recorded_by.id,
+    )
+    db.add(row)
+    await db.flush()
+    return row.id

@@ -8,12 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, status
 from pydantic import Field
+from sqlalchemy import select
 
 from camtel.accounts import invitations, organizations
 from camtel.accounts.models import OrganizationInvitation
 from camtel.accounts.roles import Role
 from camtel.api.deps import CallerDep, Db, Svc
 from camtel.api.schemas import Out, Strict
+from camtel.devices.models import Device
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
 
@@ -168,8 +170,23 @@ async def change_role(
     summary="Remove a member (or leave)",
 )
 async def remove_member(
-    organization_id: uuid.UUID, user_id: uuid.UUID, caller: CallerDep, db: Db
+    organization_id: uuid.UUID, user_id: uuid.UUID, caller: CallerDep, db: Db, services: Svc
 ) -> None:
     await organizations.remove_member(
         db, caller=caller, organization_id=organization_id, user_id=user_id
     )
+    # Who leaves drives none of the organisation's devices any more: a former driver would
+    # still get a van's positions in their export, and their consents would still decide
+    # whether it is tracked.
+    driven = list(
+        await db.scalars(
+            select(Device).where(
+                Device.organization_id == organization_id, Device.driver_id == user_id
+            )
+        )
+    )
+    for device in driven:
+        device.driver_id = None
+    await db.commit()  # the gateways look the devices up in their own sessions
+    for device in driven:
+        services.device_changed(device.protocol, device.unique_id)
