@@ -1,10 +1,10 @@
-"""Redaction speed: frames per second of `redact_file` on generated 640x360 and 1280x720 clips.
+"""Redaction speed: frames per second of `redact_file` on generated 360p, 720p and 1080p clips.
 
 Each clip (a face crossing a road, a parked car's plate, 30 fps) is generated once with PyAV
 into a temporary folder. The floor, measured in the same run, is the same decode and H.264
 re-encode (same preset and CRF, same yuv420p conversion) with no detection and no blurring:
 what any redaction pays before it looks at a pixel. Medians of `--repeat` runs. Run:
-    .venv/bin/python bench/redact.py [--seconds 4] [--repeat 3]
+    .venv/bin/python bench/redact.py [--seconds 4] [--repeat 3] [--face-width 512]
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import cv2
 import numpy as np
 import skimage.data
 
-from camtel.media import redact
+from camtel.media import encode, redact
 
 CACHE = Path(tempfile.gettempdir()) / "camtel-bench-redact"
 FPS = 30
-SIZES = ((640, 360), (1280, 720))
+SIZES = ((640, 360), (1280, 720), (1920, 1080))
 
 
 def make_clip(path: Path, width: int, height: int, seconds: int) -> None:
@@ -63,7 +63,7 @@ def floor(src: Path, dst: Path) -> int:
         video.thread_type = "AUTO"
         stream = out.add_stream("libx264", rate=video.average_rate)
         stream.width, stream.height, stream.pix_fmt = video.width, video.height, "yuv420p"
-        stream.options = {"crf": redact.CRF, "preset": redact.PRESET}
+        stream.options = {"crf": encode.CRF, "preset": redact.PRESET}
         for frame in source.decode(video):
             frame = frame.reformat(format="yuv420p")
             out.mux(stream.encode(frame))
@@ -85,12 +85,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=4, help="clip length")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
+    parser.add_argument(
+        "--face-width", type=int, help="faces searched at most this wide (default: redaction's)"
+    )
     args = parser.parse_args()
+    if args.face_width:
+        redact.VIDEO_FACE_WIDTH = args.face_width
     CACHE.mkdir(exist_ok=True)
     print(
         f"redaction vs decode+re-encode floor ({os.cpu_count()} CPUs, x264 preset "
-        f"{redact.PRESET} crf {redact.CRF}; detection every {redact.DETECT_EVERY} frames "
-        f"at {redact.VIDEO_DETECT_WIDTH} px wide; median of {args.repeat})"
+        f"{redact.PRESET} crf {encode.CRF}; detection every {redact.DETECT_EVERY} frames "
+        f"(faces at most {redact.VIDEO_FACE_WIDTH} px wide, plates at "
+        f"{redact.VIDEO_DETECT_WIDTH}); median of {args.repeat})"
     )
     print(f"{'clip':<12}{'frames':>8}{'floor fps':>12}{'redact fps':>12}{'vs floor':>10}"
           f"{'faces':>7}{'plates':>8}")  # fmt: skip

@@ -33,7 +33,8 @@ from camtel.media.redact_boxes import Box, Hold, merge, padded, scale
 log = logging.getLogger(__name__)
 
 PIXEL_BLOCKS = 6  # blocks along the region's short side after pixelation
-VIDEO_DETECT_WIDTH = 512  # detection runs on frames scaled down to this width
+VIDEO_DETECT_WIDTH = 512  # plates are searched on frames scaled down to this width...
+VIDEO_FACE_WIDTH = 1920  # ...and faces on frames at most this wide (docs/performance.md)
 PHOTO_DETECT_WIDTH = 1600
 DETECT_EVERY = 3  # detection runs on every third video frame...
 HOLD_BEFORE = DETECT_EVERY  # ...and each find covers the frames since the previous run
@@ -95,10 +96,12 @@ def blur_regions(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
 # Files
 
 
-def _detected(find: Callable[..., list[Box]], image: np.ndarray, max_width: int) -> list[Box]:
+def _detected(
+    find: Callable[..., list[Box]], image: np.ndarray, max_width: int, face_width: int
+) -> list[Box]:
     """Boxes found in an image; a missing detector fails the redaction, never the worker."""
     try:
-        return find(image, max_width=max_width)
+        return find(image, max_width=max_width, face_width=face_width)
     except DetectorMissing as exc:
         raise RedactionError(str(exc)) from exc
 
@@ -145,7 +148,7 @@ def _redact_photo(
     if image is None:
         raise RedactionError("not a readable image (JPEG or PNG expected)")
     height, width = image.shape[:2]
-    found = _detected(detect, image, PHOTO_DETECT_WIDTH)
+    found = _detected(detect, image, PHOTO_DETECT_WIDTH, PHOTO_DETECT_WIDTH)
     if found:
         image = blur_regions(image, padded(found, width, height))
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
@@ -255,7 +258,9 @@ def _redact_video(
                 search = None
                 if index % DETECT_EVERY == 0:
                     luma = planes(picture.data, writer.width, writer.height)[0].copy()
-                    search = detectors.submit(_detected, detect_gray, luma, VIDEO_DETECT_WIDTH)
+                    search = detectors.submit(
+                        _detected, detect_gray, luma, VIDEO_DETECT_WIDTH, VIDEO_FACE_WIDTH
+                    )
                 in_flight.append((picture, search))
                 while len(in_flight) > IN_FLIGHT:
                     _settle(in_flight.popleft(), hold, writer, tally)
