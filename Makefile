@@ -23,9 +23,9 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-# Tests run in 4 worker processes (each has its own databases): most of their time is spent
+# Tests run in 4 worker processes (each has its own databases): much of their time is spent
 # waiting on servers, browsers and subprocesses, so 4 finish sooner than one per core even on
-# 2 cores (22.7 min against 29 min measured here). PYTEST_WORKERS=0 runs them in this process.
+# 2 cores (8 min in CI here). PYTEST_WORKERS=0 runs them in this process.
 PYTEST_WORKERS ?= 4
 test: lint
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=25 $(PYTEST_ARGS)
