@@ -6,13 +6,11 @@ server closed it failed to read the answer (seen in CI as `httpx.ReadError`)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
-from camtel.app import serve
 from camtel.config import Settings
-from helpers.env import free_port
+from helpers.serving import http_only
 
 IDLE_S = 6.0  # past uvicorn's 5 s default and httpx's 5 s keep-alive expiry
 
@@ -32,30 +30,10 @@ async def _ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> by
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 async def test_an_idle_connection_is_still_answered_after_several_seconds(settings: Settings):
-    port = free_port()
-    changed = settings.model_copy(
-        update={
-            "http_host": "127.0.0.1",
-            "http_port": port,
-            "osmand_port": 0,
-            "jt808_port": 0,
-            "teltonika_port": 0,
-            "mqtt_url": "",
-        }
-    )
-    ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(changed, on_ready=lambda _s, _i: ready.set_result(None)))
-    try:
-        await asyncio.wait({task, ready}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            task.result()
+    async with http_only(settings) as (_services, port):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         assert await _ask(reader, writer) == b"HTTP/1.1 200 OK"
         await asyncio.sleep(IDLE_S)
         assert not reader.at_eof(), "the server closed an idle connection within 6 s"
         assert await _ask(reader, writer) == b"HTTP/1.1 200 OK"
         writer.close()
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, 30)

@@ -23,13 +23,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from camtel.app import serve
 from camtel.config import Settings
 from camtel.media import cleanup
 from helpers.accounts import sign_up
 from helpers.env import free_port
 from helpers.faults import files_under, until
 from helpers.media import clip, settled, tus_metadata, upload
+from helpers.serving import http_only
 
 
 @pytest.fixture
@@ -40,29 +40,11 @@ def engine() -> str:
 @pytest.fixture
 async def camtel(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, object, int]]:
     """camtel serving HTTP on a free port: (client, its services, port)."""
-    port = free_port()
-    changed = settings.model_copy(
-        update={
-            "http_host": "127.0.0.1",
-            "http_port": port,
-            "osmand_port": 0,
-            "jt808_port": 0,
-            "teltonika_port": 0,
-            "mqtt_url": "",
-        }
-    )
-    ready: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(changed, on_ready=lambda s, _i: ready.set_result(s)))
-    try:
-        await asyncio.wait({task, ready}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            task.result()
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-            yield http, ready.result(), port
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, 30)
+    async with (
+        http_only(settings) as (services, port),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
+    ):
+        yield http, services, port
 
 
 def cut_off(port: int, head: bytes, body: bytes) -> socket.socket:
