@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from camtel.geofences import geometry
-from camtel.geofences.matcher import FenceIndex, brute_force
+from camtel.geofences.matcher import FenceIndex
+from helpers.geofences import brute_force
 
 lon_ = st.floats(-179.5, 179.5)
 lat_ = st.floats(-85, 85)

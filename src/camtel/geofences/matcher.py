@@ -3,7 +3,8 @@
 Polygons and corridors are tested exactly in degrees (GEOS, prepared). Circles are found
 by their bounding boxes, then kept or dropped by an ellipsoidal flat-earth distance; the
 few points close to a circle's edge (or near a pole) are settled by the exact geodesic.
-A brute-force reference (`brute_force`) gives the same answer, slowly; the tests compare.
+A brute-force reference (`tests/helpers/geofences.py`) gives the same answer, slowly; the
+tests compare.
 """
 
 from __future__ import annotations
@@ -363,26 +364,3 @@ class FenceIndex:
         inside = shapely.intersects_xy(polygon, x, y)
         return [float(d) if h else -float(d) for d, h in zip(distances, inside, strict=True)]
 
-
-def brute_force(shapes: Sequence[Shape], lon: np.ndarray, lat: np.ndarray) -> Pairs:
-    """Every point against every fence, the obvious way (no index, no frame, no shortcut;
-    one vectorised call per fence): the tests' reference."""
-    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    points: list[np.ndarray] = []
-    fences: list[np.ndarray] = []
-    for f, shape in enumerate(shapes):
-        if shape.polygon is not None:
-            hit = shapely.intersects_xy(shape.polygon, lon, lat)
-        else:
-            assert shape.center is not None and shape.radius_m is not None
-            distance = geodesic_distance_m(shape.center[0], shape.center[1], lon, lat)
-            hit = np.asarray(distance) <= shape.radius_m
-        found = np.flatnonzero(hit)
-        points.append(found)
-        fences.append(np.full(len(found), f, dtype=np.intp))
-    if not any(len(found) for found in points):
-        return _empty()
-    p_all, f_all = np.concatenate(points).astype(np.intp), np.concatenate(fences)
-    order = np.lexsort((f_all, p_all))  # by point, then fence
-    arr = np.column_stack([p_all[order], f_all[order]])
-    return arr[:, 0], arr[:, 1]
