@@ -144,3 +144,29 @@ async def test_viewers_read_but_do_not_edit(gclient, services):
 
 async def test_needs_sign_in(gclient):
     assert (await gclient.get("/api/v1/geofences")).status_code == 401
+
+
+async def test_a_corridor_is_built_off_the_event_loop(gclient, services, monkeypatch):
+    """A long corridor takes up to ~0.4 s of CPU to buffer: built on the event loop, it would
+    stall every device and request of the process meanwhile."""
+    import threading
+
+    from camtel.geofences import geometry
+
+    built_on: list[threading.Thread] = []
+    real = geometry.corridor_polygon
+
+    def recorded(points, width_m):  # type: ignore[no-untyped-def]
+        built_on.append(threading.current_thread())
+        return real(points, width_m)
+
+    monkeypatch.setattr(geometry, "corridor_polygon", recorded)
+    alice, _ = await sign_up(gclient, services, "geo-thread@example.com")
+    zigzag = [[13 + i * 0.001, 52 + (i % 2) * 0.001] for i in range(400)]
+    made = await gclient.post("/api/v1/geofences", headers=alice, json={
+        "name": "Zigzag", "area": {"type": "LineString", "coordinates": zigzag}, "width_m": 50})
+    assert made.status_code == 201, made.text
+    changed = await gclient.patch(f"/api/v1/geofences/{made.json()['id']}", headers=alice,
+                                  json={"width_m": 80})
+    assert changed.status_code == 200, changed.text
+    assert len(built_on) >= 2 and threading.current_thread() not in built_on, built_on

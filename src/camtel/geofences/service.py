@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +33,8 @@ class FenceView:
 
 
 def check_shape(area: Any, radius_m: float | None, width_m: float | None) -> geometry.Shape:
-    """The checked shape, or Invalid naming the field and what is wrong."""
+    """The checked shape, or Invalid naming the field and what is wrong. CPU work (a long
+    corridor is buffered piece by piece, up to ~0.4 s): the API calls it in a thread."""
     try:
         return geometry.parse(area, radius_m=radius_m, width_m=width_m)
     except geometry.GeometryError as exc:
@@ -159,7 +161,7 @@ async def create(
 ) -> FenceView:
     """A new fence in an organisation the caller manages devices of."""
     org = _managing_org(caller, organization_id)
-    shape = check_shape(area, radius_m, width_m)
+    shape = await asyncio.to_thread(check_shape, area, radius_m, width_m)
     checked_schedule = _check_schedule(schedule)
     _check_breach(breach_on)
     devices = await _check_devices(db, caller, org, device_ids or [])
@@ -237,7 +239,7 @@ async def update(
         kind_changes = "area" in changes
         radius = changes.get("radius_m", None if kind_changes else fence.radius_m)
         width = changes.get("width_m", None if kind_changes else fence.width_m)
-        shape = check_shape(area, radius, width)
+        shape = await asyncio.to_thread(check_shape, area, radius, width)
         fence.kind, fence.geometry = shape.kind, shape.area
         fence.radius_m, fence.width_m = shape.radius_m, shape.width_m
     if "name" in changes:
