@@ -97,7 +97,11 @@ async def _camtel_server(devices: int, batch: int, fence: bool) -> None:
                     size = await db.scalar(text(
                         "SELECT sum(pgsize) FROM dbstat WHERE name = 'positions' OR name IN "
                         "(SELECT name FROM sqlite_schema WHERE tbl_name = 'positions')")) or 0
-                return {"rows": count, "bytes": size / count if count else 0}
+                else:  # every month's partition with its indexes and TOAST
+                    size = await db.scalar(text(
+                        "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) "
+                        "FROM pg_inherits WHERE inhparent = 'positions'::regclass")) or 0
+                return {"rows": count, "bytes": float(size) / count if count else 0}
 
         await _control(ingest.ports["jt808"], rows)
         await ingest.stop()
