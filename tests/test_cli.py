@@ -78,6 +78,9 @@ def test_user_create_and_outbox(tmp_path):
     assert listed.exit_code == 0
     shown = runner.invoke(app, ["config", "show"], env=env)
     assert "CAMTEL_DATA_DIR" in shown.output
+    rebuilt = runner.invoke(app, ["db", "rebuild-latest"], env=env)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "newest fix of 0 device(s)" in rebuilt.output
 
 
 async def _first_live_position(port: int, token: str) -> dict:

@@ -235,6 +235,28 @@ def db_current() -> None:
     console.print(migrate.current(_settings().sqlalchemy_url) or "not migrated")
 
 
+@db_app.command("rebuild-latest")
+def db_rebuild_latest() -> None:
+    """Write every device's newest fix kept for the live map again from positions (after
+    positions were restored or written outside camtel; the store keeps it otherwise)."""
+    import camtel.schema  # noqa: F401  every model, for the foreign keys
+    from camtel.db.engine import Database
+    from camtel.db.migrate import upgrade
+    from camtel.devices import latest
+
+    async def rebuild() -> int:
+        database = Database(settings.sqlalchemy_url)
+        try:
+            async with database.session() as db:
+                return await latest.rebuild(db)
+        finally:
+            await database.dispose()
+
+    settings = _settings()
+    upgrade(settings.sqlalchemy_url)
+    console.print(f"kept the newest fix of {_once(rebuild())} device(s)")
+
+
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(help="Email address (the login).")],

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import Membership, Organization, User
 from camtel.db.base import utcnow
+from camtel.devices import latest
 from camtel.devices.models import Device, Position
 
 _serial = itertools.count(1)
@@ -99,6 +100,8 @@ async def position(
     )
     db.add(fix)
     await db.flush()
+    # What the store does with each batch: the device's newest fix kept ready for the live map.
+    await latest.rebuild(db, devices=[fix.device_id])
     return fix
 
 

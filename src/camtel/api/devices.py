@@ -19,8 +19,9 @@ from camtel.api.pagination import (
     page,
     time_number_cursor,
 )
-from camtel.api.schemas import JsonObject, Out, StoredJson, Strict, servable
-from camtel.devices import service
+from camtel.api.schemas import JsonObject, Out, StoredJson, Strict
+from camtel.db.stored_json import servable
+from camtel.devices import latest, service
 from camtel.devices.identity import PROTOCOLS
 from camtel.devices.models import Device, DeviceGroup, PendingDevice
 from camtel.errors import Invalid
@@ -259,15 +260,12 @@ class LatestPositionOut(PositionOut):
     summary="The newest position of every device you may see (one per device)",
 )
 async def latest_positions(caller: CallerDep, db: Db, services: Svc) -> Response:
-    rows = await service.latest_positions(db, caller=caller)
+    # Kept ready by the store (devices.latest): the items' JSON joined, no object per device.
+    body, driven = await latest.answer(db, caller=caller)
     audit.record_reads_of(
-        db,
-        caller=caller,
-        devices=[(r.device_id, r.driver_id, r.organization_id) for r in rows],
-        action="read_positions",
-        now=services.clock(),
+        db, caller=caller, devices=driven, action="read_positions", now=services.clock()
     )
-    return _json(service.shown(rows, head=service.LATEST_HEAD, extra=servable))
+    return Response(body, media_type="application/json")
 
 
 def _json(items: list[dict[str, Any]], response: Response | None = None) -> Response:

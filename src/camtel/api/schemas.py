@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-log = logging.getLogger(__name__)
+from camtel.db.stored_json import nodes, servable
 
 # Free-form JSON (device attributes, geofence areas and schedules): deep enough for any
 # GeoJSON geometry, small enough that storing, serialising and exporting it never recurses
@@ -25,30 +23,13 @@ log = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 8
 MAX_JSON_KEYS = 64  # per object
 MAX_JSON_BYTES = 16 * 1024  # serialised compactly as UTF-8
-# What an answer still serves of a stored value (rows written before the input bounds): far
-# below the serialiser's own recursion limit, far above anything the bounds let in.
-SERVED_JSON_DEPTH = 64
-
-
-def _nodes(value: Any) -> Iterator[tuple[Any, int]]:
-    """Every value inside a parsed JSON value (object keys included) with the level it sits
-    in, a top-level object or array being level 1; iterative, so any depth is safe to walk."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        yield item, depth
-        if isinstance(item, dict):
-            stack.extend((key, depth) for key in item)
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
 
 
 def json_problem(value: Any, *, max_depth: int, max_keys: int) -> str | None:
     """What makes a parsed JSON value unfit to keep, or None: nesting deeper than `max_depth`,
     an object with more than `max_keys` keys, a NUL character (PostgreSQL's JSON refuses it)
     or a number that is not finite (JSON has none). Stops at the first problem."""
-    for item, depth in _nodes(value):
+    for item, depth in nodes(value):
         if isinstance(item, dict | list) and depth > max_depth:
             return f"must not nest more than {max_depth} levels"
         if isinstance(item, dict) and len(item) > max_keys:
@@ -86,22 +67,6 @@ JsonObject = Annotated[
         )
     ),
 ]
-
-
-def servable(value: Any) -> Any:
-    """A stored free-form JSON value as it may be answered: `{}` in place of one nested
-    deeper than `SERVED_JSON_DEPTH` (stored before the input bounds existed, it must not take
-    a whole list down)."""
-    if type(value) is dict:
-        for item in value.values():
-            if isinstance(item, dict | list):
-                break
-        else:
-            return value  # flat, as nearly every stored value is: nothing to walk
-    if not any(isinstance(i, dict | list) and d > SERVED_JSON_DEPTH for i, d in _nodes(value)):
-        return value
-    log.warning("a stored JSON value nests more than %d levels; answered as {}", SERVED_JSON_DEPTH)
-    return {}
 
 
 StoredJson = Annotated[dict[str, Any], BeforeValidator(servable)]

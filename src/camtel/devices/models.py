@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Double, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Double, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from camtel.db.base import Base, CreatedMixin, IdMixin, UTCMicros
@@ -113,6 +113,22 @@ class Position(Base):
     def attributes(self, value: dict[str, Any]) -> None:
         for name, packed in zip(_PACKED, position_attributes.pack(value), strict=True):
             setattr(self, name, packed)
+
+
+
+class LatestPosition(Base):
+    """The newest fix of a device kept ready for the live map (`devices.latest`): its key in
+    `positions` (`time`, `dedup`), so that an older, late or repeated fix never replaces it,
+    and `fragment`, the JSON text of that fix as `GET /positions/latest` answers it."""
+
+    __tablename__ = "latest_positions"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    time: Mapped[datetime] = mapped_column(UTCMicros())
+    dedup: Mapped[int] = mapped_column(BigInteger)
+    fragment: Mapped[str] = mapped_column(Text)
 
 
 _PACKED = position_attributes.COLUMNS

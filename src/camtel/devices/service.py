@@ -17,7 +17,7 @@ from camtel.accounts.models import Membership
 from camtel.accounts.roles import can_manage_devices, sees_all_devices
 from camtel.devices import position_attributes
 from camtel.devices.identity import normalise_unique_id, unique_id_problem
-from camtel.devices.models import Device, DeviceGroup, PendingDevice, Position
+from camtel.devices.models import Device, DeviceGroup, LatestPosition, PendingDevice, Position
 from camtel.errors import Conflict, Forbidden, Invalid, NotFound
 
 
@@ -150,6 +150,7 @@ async def remove(db: AsyncSession, *, caller: Caller, device_id: uuid.UUID) -> N
     device = await get(db, caller=caller, device_id=device_id)
     role = caller.role_in(device.organization_id)
     caller.require(device.organization_id, can_manage_devices(role), "delete devices")
+    await db.execute(delete(LatestPosition).where(LatestPosition.device_id == device.id))
     await db.execute(delete(Position).where(Position.device_id == device.id))
     await db.delete(device)
 
@@ -190,7 +191,7 @@ _AFTER = (Position.dedup, *(getattr(Position, name) for name in position_attribu
 
 
 def shown(
-    rows: Sequence[Row[Any]],
+    rows: Sequence[Sequence[Any]],
     *,
     head: Sequence[str | None] = (),
     extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
@@ -208,7 +209,7 @@ def shown(
         item: dict[str | None, Any] = dict(zip(names, row[:plain], strict=True))
         if hidden:
             del item[None]
-        packed = row[plain + 1 :]
+        packed = tuple(row[plain + 1 :])  # a Row's slice is one already: no copy
         if extra is not None and packed[-1] is not None:
             packed = (*packed[:-1], extra(packed[-1]))
         item["attributes"] = unpack(packed)
@@ -254,10 +255,10 @@ async def _rows(db: AsyncSession, query: Select[*tuple[Any, ...]]) -> Sequence[R
 LATEST_HEAD = ("device_id", None, None)
 
 
-async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[Row[Any]]:
-    """The newest position of each visible device that has one (the live map's start), after
-    the device's id, driver and organisation (`LATEST_HEAD`). Two seeks into the positions
-    key a device."""
+def newest_fixes(devices: Select[Any]) -> Select[*tuple[Any, ...]]:
+    """The newest position of each of `devices` (a select of `Device`) that has one, after
+    the device's id, driver and organisation (`LATEST_HEAD`), in device order. Two seeks into
+    the positions key a device. What `devices.latest` keeps ready is made from its rows."""
     newest = (
         select(func.max(Position.time))
         .where(Position.device_id == Device.id)
@@ -272,9 +273,8 @@ async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[Row[Any]
         .scalar_subquery()
     )
     head = (Device.id.label("device_id"), Device.driver_id, Device.organization_id)
-    query = (
-        visible_devices(caller)
-        .with_only_columns(*head, *POSITION_COLUMNS, *_AFTER)
+    return (
+        devices.with_only_columns(*head, *POSITION_COLUMNS, *_AFTER)
         .join(
             Position,
             and_(
@@ -285,7 +285,12 @@ async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[Row[Any]
         )
         .order_by(Device.id)
     )
-    return list(await _rows(db, query))
+
+
+async def latest_positions(db: AsyncSession, *, caller: Caller) -> list[Row[Any]]:
+    """The newest position of each visible device that has one, computed from `positions`
+    (`newest_fixes`): the source of truth of what `devices.latest` keeps ready."""
+    return list(await _rows(db, newest_fixes(visible_devices(caller))))
 
 
 # Groups

@@ -1,4 +1,5 @@
-"""Batched writes: positions inserted idempotently, devices' last-seen time moved forward."""
+"""Batched writes: positions inserted idempotently, each device's newest fix kept ready for the
+live map, devices' last-seen time moved forward."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from camtel.bus.base import Envelope
 from camtel.db.base import micros, utcnow
-from camtel.db.engine import Database
-from camtel.devices import position_attributes
+from camtel.db.engine import Database, json_loads
+from camtel.devices import latest, position_attributes
 from camtel.devices.models import Device, Position
 from camtel.errors import storage_full
 from camtel.events import writer as event_writer
@@ -242,6 +243,10 @@ class Store:
             raise ValueError(f"no idempotent insert for the {dialect} dialect")
         self._sqlite = _SqliteInsert(database) if dialect == "sqlite" else None
         self._copy = _PostgresCopy(database) if dialect == "postgresql" else None
+        self._latest = latest.upsert_statement(dialect)
+        encoder = self._sqlite or self._copy
+        assert encoder is not None
+        self._dumps = encoder._json  # how the insert writes a JSON column
 
     async def submit(self, envelope: Envelope) -> None:
         """Queue an envelope for the next batch (waits while `capacity` are queued)."""
@@ -341,8 +346,8 @@ class Store:
         self._done(batch, events)
 
     async def _write(self, batch: list[Envelope]) -> list[dict[str, Any]]:
-        """Everything a batch changes, in one transaction: its positions, its devices'
-        last-seen times."""
+        """Everything a batch changes, in one transaction: its positions, the newest fix of
+        each of its devices (`devices.latest`), its devices' last-seen times."""
         stored = [e for e in batch if e.position is not None]
         values = [_values(e) for e in stored]
         seen: dict[uuid.UUID, datetime] = {}
@@ -353,6 +358,8 @@ class Store:
         async with self.database.engine.begin() as db:
             if values:
                 await self._insert_positions(db, values)
+                kept = latest.newest_in_batch(values, extra=self._as_read)
+                await latest.upsert(db, self._latest, kept)
             await db.execute(
                 _TOUCH, [{"device": device, "seen": at} for device, at in seen.items()]
             )
@@ -367,6 +374,11 @@ class Store:
         self.counters["positions_written"] += len(values)
         self.counters["events_written"] += len(inserted)
         return inserted
+
+    def _as_read(self, extra: dict[str, Any]) -> Any:
+        """A JSON column's value as the database gives it back (the kept answer shows that)."""
+        value = json_loads(self._dumps(extra))
+        return value if self._sqlite is not None else latest.jsonb_order(value)
 
     async def _insert_positions(self, db: AsyncConnection, values: list[tuple[Any, ...]]) -> None:
         if self._sqlite is not None:

@@ -222,6 +222,17 @@ REGISTRY: dict[str, PersonalData] = {
             sweep=(Retention("time", 90, held_by="device_id"),),
         ),
         PersonalData(
+            "latest_positions",
+            (Category.LOCATION,),
+            "latest_positions.device_id -> devices",
+            "while the fix it shows is in positions: rebuilt from positions whenever they are "
+            "swept, deleted with its device's positions on erasure and with the device",
+            True,
+            Erasure.CASCADE,
+            "the live map's first paint: each device's newest fix kept ready as its answer",
+            link=Link("device", "device_id"),
+        ),
+        PersonalData(
             "events",
             (Category.LOCATION,),
             "events.device_id -> devices",

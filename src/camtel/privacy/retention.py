@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from camtel.accounts.models import Membership
 from camtel.db import partitions
+from camtel.devices import latest
 from camtel.devices.models import Device
 from camtel.privacy import holds as legal_holds
 from camtel.privacy.registry import RETENTION, Retention
@@ -131,6 +132,8 @@ async def sweep(db: AsyncSession, *, now: datetime) -> dict[str, int]:
             counts[name] = counts.get(name, 0) + await _sweep_table(
                 db, table, rule, now, holds, per_target.get(name, {})
             )
+    # A device's kept newest fix must not outlive it in positions: rebuilt from what is left.
+    await latest.repair(db)
     log.info("retention sweep done", extra={"deleted": counts})
     return counts
 
