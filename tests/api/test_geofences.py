@@ -142,6 +142,31 @@ async def test_viewers_read_but_do_not_edit(gclient, services):
     assert made.status_code == 403
 
 
+async def test_a_driver_sees_only_their_own_vehicle_among_a_fences_devices(gclient, services):
+    owner, _ = await sign_up(gclient, services, "geo-fleet@example.com")
+    driver, driver_id = await sign_up(
+        gclient, services, "geo-driver@example.com", phone="+4915123456782"
+    )
+    org_id = (await gclient.get("/api/v1/organizations", headers=owner)).json()[0]["id"]
+    await join(gclient, owner, org_id, "geo-driver@example.com", "driver", driver)
+    theirs = await _device(gclient, owner, "7201")
+    other = await _device(gclient, owner, "7202")
+    assigned = await gclient.patch(f"/api/v1/devices/{theirs['id']}", headers=owner,
+                                   json={"driver_id": driver_id})
+    assert assigned.status_code == 200, assigned.text
+    fence = (await gclient.post("/api/v1/geofences", headers=owner, json={
+        "name": "Depot", "area": CIRCLE, "radius_m": 100,
+        "device_ids": [theirs["id"], other["id"]]})).json()
+    assert sorted(fence["device_ids"]) == sorted([theirs["id"], other["id"]])
+
+    url = f"/api/v1/geofences/{fence['id']}"
+    assert (await gclient.get(url, headers=driver)).json()["device_ids"] == [theirs["id"]]
+    listed = (await gclient.get("/api/v1/geofences", headers=driver)).json()
+    assert [f["device_ids"] for f in listed] == [[theirs["id"]]]
+    whole = (await gclient.get(url, headers=owner)).json()["device_ids"]
+    assert sorted(whole) == sorted([theirs["id"], other["id"]])
+
+
 async def test_needs_sign_in(gclient):
     assert (await gclient.get("/api/v1/geofences")).status_code == 401
 

@@ -201,7 +201,8 @@ async def _editable(db: AsyncSession, caller: Caller, fence_id: uuid.UUID, actio
 
 async def get(db: AsyncSession, *, caller: Caller, fence_id: uuid.UUID) -> FenceView:
     """One fence of an organisation the caller belongs to (any role reads)."""
-    return await _view(db, await _readable(db, caller, fence_id))
+    view = await _view(db, await _readable(db, caller, fence_id))
+    return (await _as_seen_by(db, caller, [view]))[0]
 
 
 async def list_fences(
@@ -226,7 +227,24 @@ async def list_fences(
         query = query.where(Geofence.id > after)
     fences = list(await db.scalars(query))
     devices, groups = await _links(db, [f.id for f in fences])
-    return [FenceView(f, devices[f.id], groups[f.id]) for f in fences]
+    views = [FenceView(f, devices[f.id], groups[f.id]) for f in fences]
+    return await _as_seen_by(db, caller, views)
+
+
+async def _as_seen_by(db: AsyncSession, caller: Caller, views: list[FenceView]) -> list[FenceView]:
+    """The fences with only the devices the caller may see among those they name: a driver
+    learns nothing of the organisation's other vehicles, not even their ids."""
+    named = {d for view in views for d in view.device_ids}
+    if not named:
+        return views
+    seen = set(
+        await db.scalars(
+            visible_devices(caller).with_only_columns(Device.id).where(Device.id.in_(named))
+        )
+    )
+    for view in views:
+        view.device_ids = [d for d in view.device_ids if d in seen]
+    return views
 
 
 async def update(
