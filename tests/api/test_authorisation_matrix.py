@@ -106,7 +106,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "POST /api/v1/privacy/policies": {"json": {"kind": "privacy", "markdown": "# Privacy"}},
     "POST /api/v1/me/age": {"json": {"adult": True}},
     "POST /api/v1/me/guardian": {"json": {"email": "parent@example.com"}},
-    "POST /api/v1/guardians/confirm": {"json": {"token": "not-a-token"}},
+    "POST /api/v1/guardians/confirm": {"json": {"token": "not-a-token", "adult": True}},
     "POST /api/v1/guardians/wards/{minor_id}/collection/{kind}": {"json": {"outcome": "given"}},
     "POST /api/v1/privacy/disclosures": {
         "json": {

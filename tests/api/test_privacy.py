@@ -123,12 +123,20 @@ async def test_minor_needs_guardian_consent_and_guardian_can_erase(http, service
         "/api/v1/guardians/confirm", headers=stranger_headers, json={"token": token}
     )
     assert stolen.status_code == 403, "only the invited address can confirm"
-    confirmed = await http.post(
+    # The parent registered through the API without stating an age: they must confirm it.
+    unconfirmed = await http.post(
         "/api/v1/guardians/confirm", headers=parent_headers, json={"token": token}
     )
+    assert unconfirmed.status_code == 422, unconfirmed.text
+    assert unconfirmed.json()["code"] == "age_required", unconfirmed.json()
+    confirmed = await http.post(
+        "/api/v1/guardians/confirm", headers=parent_headers, json={"token": token, "adult": True}
+    )
     assert confirmed.status_code == 200, confirmed.text
+    me = (await http.get("/api/v1/me", headers=parent_headers)).json()
+    assert me["age_basis"] == "confirmed_adult", me
     again = await http.post(
-        "/api/v1/guardians/confirm", headers=parent_headers, json={"token": token}
+        "/api/v1/guardians/confirm", headers=parent_headers, json={"token": token, "adult": True}
     )
     assert again.status_code == 422, "a link works once"
 

@@ -279,7 +279,7 @@ async def test_a_guardian_sees_their_decisions_per_kind(client, services):
     await client.post("/api/v1/me/guardian", headers=minor, json={"email": "mum@example.com"})
     token = await latest_token(services, "mum@example.com")
     assert f"/guardian?token={token}" in await _mail_body(services, "mum@example.com")
-    mum, _ = await sign_up(client, services, "mum@example.com")
+    mum, _ = await sign_up(client, services, "mum@example.com", adult=True)
     assert (
         await client.post("/api/v1/guardians/confirm", headers=mum, json={"token": token})
     ).status_code == 200

@@ -49,6 +49,10 @@ async def test_a_guardian_is_invited_confirms_and_decides(site, person, page):
     await confirm.wait_for()
     assert "/guardian" in page.url
     await check_accessibility(page, "guardian-invitation")
+    # Their account never stated an age (registered through the API): they confirm it here.
+    await confirm.click()
+    await page.get_by_role("alert").filter(has_text="confirm that you are 18 or older").wait_for()
+    await page.get_by_label("I am 18 or older").check()
     await confirm.click()
     await page.get_by_role("status").filter(has_text=f"guardian of Tea {NASTY}").wait_for()
     await check_accessibility(page, "guardian-confirmed")

@@ -17,9 +17,10 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from camtel.accounts.age import AgeBasis
 from camtel.accounts.contact import ContactError, normalise_email
 from camtel.accounts.models import User
-from camtel.accounts.service import find_by_email, is_minor
+from camtel.accounts.service import find_by_email, is_minor, state_age
 from camtel.accounts.tokens import token_hash
 from camtel.db.base import utcnow
 from camtel.errors import Conflict, Forbidden, Invalid, NotFound
@@ -191,8 +192,12 @@ async def invite_guardian(
     return invitation
 
 
-async def confirm_guardian(db: AsyncSession, *, guardian: User, token: str, now: datetime) -> User:
-    """The invited adult, signed in, confirms: they become the minor's guardian."""
+async def confirm_guardian(
+    db: AsyncSession, *, guardian: User, token: str, now: datetime, adult: bool | None = None
+) -> User:
+    """The invited adult, signed in, confirms: they become the minor's guardian. An account
+    whose age was never stated (an API registration) must confirm being 18 or older here
+    (`adult`), which is recorded as its age statement."""
     invitation = await db.scalar(
         select(GuardianInvitation).where(GuardianInvitation.token_hash == token_hash(token))
     )
@@ -202,6 +207,14 @@ async def confirm_guardian(db: AsyncSession, *, guardian: User, token: str, now:
         raise Forbidden("this invitation was sent to another email address")
     if is_minor(guardian, now.date()):
         raise Forbidden("a guardian must be an adult")
+    if guardian.age_basis == AgeBasis.UNSTATED:
+        if not adult:
+            raise Invalid(
+                "a guardian must be an adult: confirm that you are 18 or older (adult: true)",
+                field="adult",
+                code="age_required",
+            )
+        state_age(guardian, date_of_birth=None, adult=True, now=now)
     minor = await db.get(User, invitation.minor_id)
     if minor is None or minor.id == guardian.id:
         raise NotFound("account not found")

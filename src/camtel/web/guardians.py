@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from camtel.accounts.age import AgeBasis
 from camtel.web.account import MAX_TOKEN
 from camtel.web.pages import PageServices, SignedIn, app_page
 
@@ -28,6 +29,8 @@ async def guardian_link(
         scripts=("guardian.js",),
         email=caller.user.email,
         usable=usable,
+        # An account whose age was never stated confirms being an adult here (P20).
+        ask_age=caller.user.age_basis == AgeBasis.UNSTATED,
         status_code=200 if usable else 400,
         page_data={"token": token if usable else ""},
     )

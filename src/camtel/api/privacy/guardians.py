@@ -106,10 +106,20 @@ async def my_guardian(caller: CallerDep, db: Db, services: Svc) -> dict[str, Any
     }
 
 
+class GuardianConfirmation(TokenIn):
+    adult: bool | None = Field(
+        None,
+        description="true: you confirm you are 18 or older. Required when your own age was "
+        "never stated (422 `age_required` without); recorded as your age statement.",
+    )
+
+
 @router.post("/guardians/confirm", summary="Become the guardian named in an invitation")
-async def confirm_guardian(body: TokenIn, caller: CallerDep, db: Db, services: Svc) -> dict:
+async def confirm_guardian(
+    body: GuardianConfirmation, caller: CallerDep, db: Db, services: Svc
+) -> dict:
     minor = await minors.confirm_guardian(
-        db, guardian=caller.user, token=body.token, now=services.clock()
+        db, guardian=caller.user, token=body.token, now=services.clock(), adult=body.adult
     )
     await collection_changed(db, services, minor.id)  # a returning guardian's consent counts
     return {"ward_id": str(minor.id), "guardian_id": str(caller.user.id)}

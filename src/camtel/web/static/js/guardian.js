@@ -6,8 +6,12 @@ import { generalMessage } from "./forms.js";
 const token = (config.data || {}).token;
 const button = document.getElementById("guardian-confirm");
 const error = document.getElementById("guardian-error");
+const adult = document.getElementById("guardian-adult"); // only when the account's age is unstated
 
 function explain(failure) {
+  if (failure.status === 422 && failure.problem.code === "age_required") {
+    return t("Only an adult can be a guardian: confirm that you are 18 or older.");
+  }
   if (failure.status === 403) {
     return String(failure.problem.detail || "").includes("adult")
       ? t("Only an adult can be a guardian.")
@@ -23,7 +27,8 @@ if (button && token) {
     button.disabled = true;
     error.textContent = "";
     try {
-      await api("guardians/confirm", { method: "POST", body: { token } });
+      const body = adult ? { token, adult: adult.checked } : { token };
+      await api("guardians/confirm", { method: "POST", body });
       const wards = await api("guardians/wards");
       const names = wards.map((w) => w.display_name).filter(Boolean);
       document.getElementById("guardian-ask").hidden = true;
