@@ -319,6 +319,10 @@ class Claims:
                         self._claiming -= 1
             except Exception:
                 log.exception("claiming %s work failed", self.work.name)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+            # that arrives as the wait ends, and this loop then never stopped (a hang when the
+            # analyser shut down, seen as a test's teardown timing out).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(every_s, renew_every))
+                async with asyncio.timeout(min(every_s, renew_every)):
+                    await self._wake.wait()
             self._wake.clear()

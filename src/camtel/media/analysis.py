@@ -268,7 +268,10 @@ class Analyzer:
         try:
             await asyncio.gather(*(self._consume() for _ in range(self.workers)))
         finally:
+            # Wait for the claims poll to end: left cancelling, it would still hold a database
+            # connection while the application closes the pool (a hang at shutdown).
             poll.cancel()
+            await asyncio.gather(poll, return_exceptions=True)
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _consume(self) -> None:

@@ -243,7 +243,8 @@ class CopyMaker:
         try:
             await self._consume()
         finally:
-            poll.cancel()
+            poll.cancel()  # and wait for it: see Analyzer.run
+            await asyncio.gather(poll, return_exceptions=True)
 
     async def _consume(self) -> None:
         while True:
