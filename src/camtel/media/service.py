@@ -344,20 +344,25 @@ KEY_ATTEMPTS = 5
 async def ensure_key(db: AsyncSession, lib: MediaLibrary, owner_id: uuid.UUID) -> bytes:
     """The owner's data key, made on first use and committed at once, so that a long upload
     never holds the new key row (and its lock) open; a racing first upload reads the winner's.
-    On SQLite, the read-then-insert can meet another connection's commit in between; the
-    transaction then starts again (nothing else is pending in it: callers only read before)."""
+
+    The key is made in a transaction of its own: on SQLite its read-then-insert can meet
+    another connection's commit in between and must then start again, and rolling back the
+    caller's session instead would expire every object it holds (the signed-in person, a
+    device), whose next attribute read would then need I/O where none may happen. The
+    caller's transaction is ended too (its callers only read before), so that its own writes
+    start from a snapshot that already holds the key."""
     for attempt in range(KEY_ATTEMPTS):
-        try:
-            async with db.begin_nested():
-                key = await lib.keys.data_key(db, owner_id, create=True)
-        except IntegrityError:
-            key = await lib.keys.data_key(db, owner_id)
-        except OperationalError as exc:
-            if not lost_write_race(exc) or attempt == KEY_ATTEMPTS - 1:
-                raise
-            await db.rollback()
-            await asyncio.sleep(0.005 * (attempt + 1))
-            continue
+        async with AsyncSession(db.bind, expire_on_commit=False) as own:
+            try:
+                async with own.begin():
+                    key = await lib.keys.data_key(own, owner_id, create=True)
+            except IntegrityError:  # another upload made it first
+                key = await lib.keys.data_key(own, owner_id)
+            except OperationalError as exc:
+                if not lost_write_race(exc) or attempt == KEY_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+                continue
         await db.commit()
         return key
     raise AssertionError("unreachable")  # pragma: no cover
