@@ -20,23 +20,29 @@ def engine() -> str:  # the race is SQLite's own
     return "sqlite"
 
 
-async def test_a_first_key_survives_a_commit_between_its_read_and_its_insert(services):
-    lib = services.media
-    real = lib.keys.data_key
-    calls = 0
+def _race_once(services) -> list[int]:  # type: ignore[no-untyped-def]
+    """Make the media keys' lookup meet another connection's commit on its first call (its
+    transaction has read, so its snapshot has begun); the calls made are counted in the list."""
+    real = services.media.keys.data_key
+    calls: list[int] = []
 
     async def racing(db, owner_id, *, create=False):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            # This transaction reads (its snapshot begins), then another connection commits.
+        calls.append(1)
+        if len(calls) == 1:
             await db.execute(select(MediaKey.owner_id).limit(1))
             async with services.database.engine.begin() as other:
                 await other.execute(text("CREATE TABLE IF NOT EXISTS race_marker (n INTEGER)"))
                 await other.execute(text("INSERT INTO race_marker VALUES (1)"))
         return await real(db, owner_id, create=create)
 
-    lib.keys.data_key = racing  # type: ignore[method-assign]
+    services.media.keys.data_key = racing
+    return calls
+
+
+async def test_a_first_key_survives_a_commit_between_its_read_and_its_insert(services):
+    lib = services.media
+    real = lib.keys.data_key
+    calls = _race_once(services)
     owner = uuid.uuid4()
     async with services.database.session() as db:
         db.add(
@@ -49,7 +55,7 @@ async def test_a_first_key_survives_a_commit_between_its_read_and_its_insert(ser
         )
         await db.commit()
         key = await service.ensure_key(db, lib, owner)
-    assert calls >= 1
+    assert calls, "the key was looked up"
     lib.keys.data_key = real  # type: ignore[method-assign]
     async with services.database.session() as db:
         assert await lib.keys.data_key(db, owner) == key, "the key that was returned is stored"
@@ -64,19 +70,7 @@ async def test_objects_the_caller_holds_stay_readable_after_a_restarted_key(serv
     (`MissingGreenlet`, a 500 on a tus upload's creation in CI)."""
     lib = services.media
     real = lib.keys.data_key
-    calls = 0
-
-    async def racing(db, owner_id, *, create=False):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            await db.execute(select(MediaKey.owner_id).limit(1))
-            async with services.database.engine.begin() as other:
-                await other.execute(text("CREATE TABLE IF NOT EXISTS race_marker (n INTEGER)"))
-                await other.execute(text("INSERT INTO race_marker VALUES (1)"))
-        return await real(db, owner_id, create=create)
-
-    lib.keys.data_key = racing  # type: ignore[method-assign]
+    _race_once(services)
     owner = uuid.uuid4()
     try:
         async with services.database.session() as db:
