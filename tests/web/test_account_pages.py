@@ -205,3 +205,24 @@ async def test_the_account_pages_speak_german(site, page):
     await page.get_by_role("heading", name="Konto anlegen").wait_for()
     await page.goto("/verify?token=nothing-like-a-token&lang=de")
     await page.get_by_role("heading", name="Dieser Link funktioniert nicht").wait_for()
+
+
+async def test_without_scripts_a_password_never_travels_in_an_address(site, browser):
+    """The forms that take a password post (their scripts send JSON; without scripts the
+    browser would otherwise put every field, the password too, in the address: history, logs,
+    the Referer of the next page)."""
+    context = await browser.new_context(base_url=site.url, java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        addresses: list[str] = []
+        page.on("request", lambda r: addresses.append(r.url))
+        for path, field in (("/register", "Password"), ("/reset?token=x", "New password")):
+            await page.goto(path)
+            await page.get_by_label(field, exact=True).fill(PASSWORD)
+            async with page.expect_navigation():
+                await page.get_by_label(field, exact=True).press("Enter")  # submits the form
+        leaked = [a for a in addresses if "passphrase" in a or "password=" in a]
+        assert not leaked, leaked
+        assert len(addresses) >= 4, addresses  # both pages and both submissions were seen
+    finally:
+        await context.close()
