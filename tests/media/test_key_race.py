@@ -84,3 +84,21 @@ async def test_objects_the_caller_holds_stay_readable_after_a_restarted_key(serv
             assert person.id == owner and person.email.startswith(owner.hex)  # no I/O needed
     finally:
         lib.keys.data_key = real  # type: ignore[method-assign]
+
+
+async def test_a_caller_holding_a_write_gets_its_key(services):
+    """`camtel demo` writes rows, then asks for the owner's key in the same session: the key's
+    own transaction must not wait on the caller's open write (SQLite has one writer)."""
+    owner = uuid.uuid4()
+    async with services.database.session() as db:
+        db.add(
+            User(
+                id=owner, email=f"{owner.hex}@example.com", phone="+4915100000000",
+                password_hash="x",
+            )
+        )
+        await db.flush()  # the caller now holds SQLite's write lock
+        key = await service.ensure_key(db, services.media, owner)
+    async with services.database.session() as db:
+        assert await services.media.keys.data_key(db, owner) == key
+        assert await db.get(User, owner) is not None, "the caller's write was kept"

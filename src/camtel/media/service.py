@@ -349,8 +349,10 @@ async def ensure_key(db: AsyncSession, lib: MediaLibrary, owner_id: uuid.UUID) -
     another connection's commit in between and must then start again, and rolling back the
     caller's session instead would expire every object it holds (the signed-in person, a
     device), whose next attribute read would then need I/O where none may happen. The
-    caller's transaction is ended too (its callers only read before), so that its own writes
-    start from a snapshot that already holds the key."""
+    caller's transaction is committed first, as it always was by this function: a write it
+    holds open would otherwise lock SQLite against the key's own transaction, and its next
+    writes start from a snapshot that holds the key."""
+    await db.commit()
     for attempt in range(KEY_ATTEMPTS):
         async with AsyncSession(db.bind, expire_on_commit=False) as own:
             try:
@@ -363,7 +365,6 @@ async def ensure_key(db: AsyncSession, lib: MediaLibrary, owner_id: uuid.UUID) -
                     raise
                 await asyncio.sleep(0.005 * (attempt + 1))
                 continue
-        await db.commit()
         return key
     raise AssertionError("unreachable")  # pragma: no cover
 
