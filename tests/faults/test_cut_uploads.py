@@ -28,7 +28,7 @@ from camtel.media import cleanup
 from helpers.accounts import sign_up
 from helpers.env import free_port
 from helpers.faults import files_under, until
-from helpers.media import clip, settled, tus_metadata, upload
+from helpers.media import TusUpload, clip, settled, upload
 from helpers.serving import http_only
 
 
@@ -106,31 +106,10 @@ async def test_a_tus_upload_cut_half_way_stays_resumable_and_is_not_a_recording(
     headers, _ = await sign_up(http, services, "tus@example.com")
     root = settings.data_dir / "media"
     payload = clip(seconds=4.0, size=(320, 240))
-    tus = {**headers, "Tus-Resumable": "1.0.0"}
-    started = await http.post(
-        "/api/v1/media/uploads",
-        headers={
-            **tus,
-            "Upload-Length": str(len(payload)),
-            "Upload-Metadata": tus_metadata(filename="resumed.mp4"),
-        },
-    )
-    assert started.status_code == 201, started.text
-    location = started.headers["Location"]
+    tus_upload = await TusUpload.start(http, headers, len(payload))
+    tus, location, patch = tus_upload.headers, tus_upload.location, tus_upload.patch
     path = httpx.URL(location).path
     first = len(payload) // 3
-
-    async def patch(offset: int, data: bytes) -> httpx.Response:
-        return await http.patch(
-            location,
-            content=data,
-            headers={
-                **tus,
-                "Upload-Offset": str(offset),
-                "Content-Type": "application/offset+octet-stream",
-            },
-        )
-
     assert (await patch(0, payload[:first])).status_code == 204
     stored = files_under(root)
     rest = payload[first:]
@@ -198,26 +177,10 @@ async def test_serve_killed_mid_upload_shows_no_recording_and_resumes(settings, 
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             await _healthy(http, child)
             headers, _ = await sign_up(http, services, "killed@example.com")
-            tus = {**headers, "Tus-Resumable": "1.0.0"}
-            started = await http.post(
-                "/api/v1/media/uploads",
-                headers={
-                    **tus,
-                    "Upload-Length": str(len(payload)),
-                    "Upload-Metadata": tus_metadata(filename="resumed.mp4"),
-                },
-            )
-            location = started.headers["Location"]
+            tus_upload = await TusUpload.start(http, headers, len(payload))
+            tus, location = tus_upload.headers, tus_upload.location
             first = len(payload) // 3
-            done = await http.patch(
-                location,
-                content=payload[:first],
-                headers={
-                    **tus,
-                    "Upload-Offset": "0",
-                    "Content-Type": "application/offset+octet-stream",
-                },
-            )
+            done = await tus_upload.patch(0, payload[:first])
             assert done.status_code == 204, done.text
             # Both ways of uploading under way when the process dies.
             boundary = "camtel-kill"

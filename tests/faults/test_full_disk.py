@@ -29,7 +29,7 @@ from helpers.faults import (
     until,
 )
 from helpers.ingest import Terminal, make_device, running_ingest
-from helpers.media import clip, media_world, settled, tus_metadata, upload
+from helpers.media import TusUpload, clip, media_world, settled, upload
 
 PHONE = "013912340061"
 
@@ -97,31 +97,9 @@ async def test_uploads_into_a_full_media_store_are_refused_whole_and_work_again(
         earlier = made.json()["id"]
         assert (await settled(http, headers, earlier))["status"] == "ready"
         # A tus upload whose first half arrived before the disk filled.
-        started = await http.post(
-            "/api/v1/media/uploads",
-            headers={
-                **headers,
-                "Tus-Resumable": "1.0.0",
-                "Upload-Length": str(len(big)),
-                "Upload-Metadata": tus_metadata(filename="resumed.mp4"),
-            },
-        )
-        assert started.status_code == 201, started.text
-        location = started.headers["Location"]
+        tus_upload = await TusUpload.start(http, headers, len(big))
+        location, patch = tus_upload.location, tus_upload.patch
         half = len(big) // 2
-
-        async def patch(offset: int, body: bytes):  # type: ignore[no-untyped-def]
-            return await http.patch(
-                location,
-                content=body,
-                headers={
-                    **headers,
-                    "Tus-Resumable": "1.0.0",
-                    "Upload-Offset": str(offset),
-                    "Content-Type": "application/offset+octet-stream",
-                },
-            )
-
         assert (await patch(0, big[:half])).status_code == 204
         root = world.lib.store.root  # type: ignore[attr-defined]
         on_disk = files_under(root)

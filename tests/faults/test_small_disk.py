@@ -31,7 +31,7 @@ from helpers.faults import (
     until,
 )
 from helpers.ingest import Terminal, make_device, running_ingest
-from helpers.media import clip, media_world, settled, tus_metadata, upload
+from helpers.media import TusUpload, clip, media_world, settled, upload
 
 PHONE = "013912340062"
 
@@ -115,29 +115,9 @@ async def test_a_full_data_disk_then_a_full_media_disk(services, disks):
         assert made.status_code == 201, made.text
         earlier = made.json()["id"]
         assert (await settled(http, headers, earlier))["status"] == "ready"
-        tus = {**headers, "Tus-Resumable": "1.0.0"}
-        started = await http.post(
-            "/api/v1/media/uploads",
-            headers={
-                **tus,
-                "Upload-Length": str(len(big)),
-                "Upload-Metadata": tus_metadata(filename="resumed.mp4"),
-            },
-        )
-        location = started.headers["Location"]
+        tus_upload = await TusUpload.start(http, headers, len(big))
+        tus, location, patch = tus_upload.headers, tus_upload.location, tus_upload.patch
         half = len(big) // 2
-
-        async def patch(offset: int, body: bytes):  # type: ignore[no-untyped-def]
-            return await http.patch(
-                location,
-                content=body,
-                headers={
-                    **tus,
-                    "Upload-Offset": str(offset),
-                    "Content-Type": "application/offset+octet-stream",
-                },
-            )
-
         assert (await patch(0, big[:half])).status_code == 204
         terminal = await Terminal(PHONE).connect(port)
         await terminal.login()

@@ -140,6 +140,43 @@ def tus_metadata(**values: str) -> str:
     return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
 
 
+@dataclass
+class TusUpload:
+    """A resumable (tus) upload opened through the API, sent on in pieces by `patch`."""
+
+    http: httpx.AsyncClient
+    headers: dict[str, str]  # the caller's, with Tus-Resumable
+    location: str
+
+    @classmethod
+    async def start(
+        cls, http: httpx.AsyncClient, headers: dict[str, str], length: int,
+        filename: str = "resumed.mp4",
+    ) -> TusUpload:
+        tus = {**headers, "Tus-Resumable": "1.0.0"}
+        started = await http.post(
+            "/api/v1/media/uploads",
+            headers={
+                **tus,
+                "Upload-Length": str(length),
+                "Upload-Metadata": tus_metadata(filename=filename),
+            },
+        )
+        assert started.status_code == 201, started.text
+        return cls(http, tus, started.headers["Location"])
+
+    async def patch(self, offset: int, data: bytes) -> httpx.Response:
+        return await self.http.patch(
+            self.location,
+            content=data,
+            headers={
+                **self.headers,
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
+
+
 def shared_file(testdata: Path, name: str) -> bytes:
     return (testdata / "fixtures" / name).read_bytes()
 
